@@ -1,0 +1,45 @@
+"""The ``chroma`` command line: one module per command group.
+
+Each module in :data:`COMMAND_MODULES` exposes ``register(subparsers)`` which adds
+its sub-commands and sets ``func`` on them. Modules are imported only here, so
+``chroma plugins`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from chroma import __version__
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "chroma.cli.plugins_cmd",
+)
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as ``chroma: error: ...`` with exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chroma", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"chroma {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module_name in COMMAND_MODULES:
+        import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"chroma: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""The root configuration model, assembled from one model per section."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from chroma.config.audio import AudioPreprocessingSection
+from chroma.config.base import Section
+from chroma.config.data import DataSection
+from chroma.config.midi import MidiPreprocessingSection
+from chroma.config.model import ModelSection
+from chroma.config.training import TrainingSection
+
+
+class PreprocessingSection(Section):
+    audio: AudioPreprocessingSection = Field(default_factory=AudioPreprocessingSection)
+    midi: MidiPreprocessingSection = Field(default_factory=MidiPreprocessingSection)
+
+
+class ChromaConfig(Section):
+    """A whole ``chroma`` YAML file."""
+
+    data: DataSection = Field(default_factory=DataSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    preprocessing: PreprocessingSection = Field(default_factory=PreprocessingSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)

@@ -1,0 +1,229 @@
+"""The tensor contracts shared by every encoder and fusion plugin.
+
+Shapes use ``B`` for batch, ``S`` for audio samples, ``E`` for MIDI events,
+``F`` for event features, ``T`` for sequence positions and ``D`` for features.
+
+* :class:`AudioBatch`, :class:`MidiBatch`, :class:`TextBatch` are what encoders take.
+* :class:`EncoderOutput` is what every encoder returns.
+* :class:`FusionOutput` is what every fusion returns.
+* :class:`Encoder` and :class:`FusionModule` are the base classes plugins subclass.
+  ``FusionModule.forward`` substitutes absent modalities (see :mod:`chroma.missing`)
+  before calling the plugin's :meth:`FusionModule.fuse`, so every fusion gets the
+  learned-null-embedding contract for free.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from chroma.modality import MODALITIES, ModalityName
+
+#: Column order of :attr:`MidiBatch.events` ``[B, E, F]``.
+#: ``onset``/``duration`` are seconds from the segment start; ``bar`` is the bar
+#: index within the segment and ``position`` the position in the bar in ``[0, 1)``.
+MIDI_EVENT_FEATURES: tuple[str, ...] = (
+    "pitch",
+    "velocity",
+    "onset",
+    "duration",
+    "program",
+    "is_drum",
+    "bar",
+    "position",
+)
+
+
+def midi_feature_index(name: str) -> int:
+    """Column of ``name`` in :data:`MIDI_EVENT_FEATURES`."""
+    return MIDI_EVENT_FEATURES.index(name)
+
+
+@dataclass
+class AudioBatch:
+    """Mono waveforms.
+
+    Attributes:
+        waveform: ``[B, S]`` float, zero-padded past each row's length.
+        lengths: ``[B]`` int64, valid samples per row (0 for an absent row).
+        sample_rate: samples per second, the same for every row.
+    """
+
+    waveform: Tensor
+    lengths: Tensor
+    sample_rate: int
+
+    def to(self, device: torch.device | str) -> AudioBatch:
+        return AudioBatch(self.waveform.to(device), self.lengths.to(device), self.sample_rate)
+
+
+@dataclass
+class MidiBatch:
+    """Note events, one row of ``F`` features per note (see :data:`MIDI_EVENT_FEATURES`).
+
+    Attributes:
+        events: ``[B, E, F]`` float32, zero-padded past each row's length.
+        lengths: ``[B]`` int64, valid events per row (0 for empty or absent MIDI).
+        duration: segment length in seconds the onsets are relative to.
+    """
+
+    events: Tensor
+    lengths: Tensor
+    duration: float
+
+    def to(self, device: torch.device | str) -> MidiBatch:
+        return MidiBatch(self.events.to(device), self.lengths.to(device), self.duration)
+
+    def padding_mask(self) -> Tensor:
+        """``[B, E]`` bool, True at valid events."""
+        positions = torch.arange(self.events.shape[1], device=self.events.device)
+        return positions[None, :] < self.lengths[:, None]
+
+
+@dataclass
+class TextBatch:
+    """Lyrics as strings, precomputed vectors, or both.
+
+    Attributes:
+        texts: ``B`` strings (``""`` for absent rows), or ``None``.
+        embeddings: ``[B, D]`` float precomputed vectors, or ``None``.
+    """
+
+    texts: list[str] | None = None
+    embeddings: Tensor | None = None
+
+    def to(self, device: torch.device | str) -> TextBatch:
+        emb = None if self.embeddings is None else self.embeddings.to(device)
+        return TextBatch(self.texts, emb)
+
+
+@dataclass
+class EncoderOutput:
+    """What an encoder returns.
+
+    Attributes:
+        pooled: ``[B, D]`` one vector per row, ``D == encoder.output_dim``.
+        sequence: optional ``[B, T, D_seq]`` region vectors for cross-attention.
+        sequence_mask: ``[B, T]`` bool, True at valid positions; required with ``sequence``.
+    """
+
+    pooled: Tensor
+    sequence: Tensor | None = None
+    sequence_mask: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sequence is None) != (self.sequence_mask is None):
+            raise ValueError("EncoderOutput: sequence and sequence_mask must be given together")
+
+
+@dataclass
+class FusionOutput:
+    """What a fusion returns.
+
+    Attributes:
+        hidden: ``[B, hidden_dim]`` fused representation fed to the heads.
+        weights: inspection tensors, e.g. ``{"gates": [B, 3]}`` or attention maps.
+    """
+
+    hidden: Tensor
+    weights: dict[str, Tensor] = field(default_factory=dict)
+
+
+class Encoder(nn.Module, ABC):
+    """Base class of every encoder plugin.
+
+    Subclasses set the class attributes and ``self.output_dim`` and implement
+    :meth:`forward` for their modality's batch type.
+    """
+
+    #: Registered plugin name, e.g. ``"piano_roll"``.
+    name: ClassVar[str]
+    #: Plugin version; part of the encoder fingerprint.
+    version: ClassVar[str] = "0"
+    #: Which modality this encoder reads.
+    modality: ClassVar[ModalityName]
+    #: Input sample rate for audio encoders, ``None`` otherwise.
+    sample_rate: int | None = None
+    #: Width of :attr:`EncoderOutput.pooled`.
+    output_dim: int
+    #: Whether :meth:`forward` returns a sequence for cross-attention.
+    returns_sequence: ClassVar[bool] = False
+
+    @abstractmethod
+    def forward(self, batch: Any) -> EncoderOutput:  # pragma: no cover - abstract
+        """Encode one batch of this modality into an :class:`EncoderOutput`."""
+
+    def fingerprint_extra(self) -> str:
+        """Identity of loaded weights (e.g. a checkpoint hash); empty for random init."""
+        return ""
+
+
+class FusionModule(nn.Module, ABC):
+    """Base class of every fusion plugin.
+
+    Args:
+        input_dims: pooled width per modality, e.g. ``{"text": 768, "audio": 512, "midi": 512}``.
+        hidden_dim: width of :attr:`FusionOutput.hidden`.
+        missing: ``"learned_null"`` (trainable vector per modality) or ``"zero"``.
+        sequence_dims: width of each modality's optional sequence input.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0"
+    #: Whether :meth:`fuse` reads ``sequences`` when given.
+    uses_sequences: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        input_dims: Mapping[str, int],
+        hidden_dim: int,
+        missing: str = "learned_null",
+        sequence_dims: Mapping[str, int] | None = None,
+    ) -> None:
+        super().__init__()
+        from chroma.missing import MissingModalityEmbedding
+
+        unknown = set(input_dims) - set(MODALITIES)
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: unknown modalities {sorted(unknown)}")
+        self.input_dims = {m: int(input_dims[m]) for m in MODALITIES if m in input_dims}
+        self.sequence_dims = dict(sequence_dims or {})
+        self.hidden_dim = int(hidden_dim)
+        self.missing = MissingModalityEmbedding(self.input_dims, strategy=missing)
+
+    def forward(
+        self,
+        embeddings: Mapping[str, Tensor],
+        modality_mask: Tensor,
+        sequences: Mapping[str, tuple[Tensor, Tensor]] | None = None,
+    ) -> FusionOutput:
+        """Fuse per-modality embeddings.
+
+        Args:
+            embeddings: ``{modality: [B, input_dims[modality]]}``; values in absent rows are ignored.
+            modality_mask: ``[B, 3]`` bool in :data:`chroma.modality.MODALITIES` order.
+            sequences: optional ``{modality: (sequence [B, T, D], mask [B, T] bool)}``.
+
+        Returns:
+            :class:`FusionOutput` with ``hidden`` ``[B, hidden_dim]``.
+        """
+        mask = modality_mask.bool()
+        filled = self.missing(embeddings, mask)
+        seqs = None
+        if sequences is not None and self.uses_sequences:
+            seqs = self.missing.mask_sequences(sequences, mask)
+        return self.fuse(filled, mask, seqs)
+
+    @abstractmethod
+    def fuse(
+        self,
+        embeddings: dict[str, Tensor],
+        modality_mask: Tensor,
+        sequences: dict[str, tuple[Tensor, Tensor]] | None,
+    ) -> FusionOutput:  # pragma: no cover - abstract
+        """Combine embeddings whose absent rows already hold the null embedding."""
