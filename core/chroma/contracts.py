@@ -153,6 +153,8 @@ class Encoder(nn.Module, ABC):
     output_dim: int
     #: Whether :meth:`forward` returns a sequence for cross-attention.
     returns_sequence: ClassVar[bool] = False
+    #: Width of :attr:`EncoderOutput.sequence` when it differs from ``output_dim`` (``None``: same).
+    sequence_dim: int | None = None
 
     @abstractmethod
     def forward(self, batch: Any) -> EncoderOutput:  # pragma: no cover - abstract

@@ -53,6 +53,8 @@ class ModelSection(Section):
     missing: Literal["learned_null", "zero"] = "learned_null"
     #: Probability of hiding a present modality during training (never all of a sample's).
     modality_dropout: float = Field(default=0.15, ge=0, lt=1)
+    #: Dropout on the fused representation before the classification heads.
+    head_dropout: float = Field(default=0.0, ge=0, lt=1)
     #: Train on these modalities only (e.g. ``[text]`` for the text-only baseline).
     modalities: list[Literal["text", "audio", "midi"]] = Field(
         default_factory=lambda: ["text", "audio", "midi"], min_length=1

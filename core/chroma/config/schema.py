@@ -17,6 +17,14 @@ class PreprocessingSection(Section):
     midi: MidiPreprocessingSection = Field(default_factory=MidiPreprocessingSection)
 
 
+class PluginsSection(Section):
+    """``plugins:``: plugin selection policy for this config."""
+
+    #: Plugin or distribution names treated as disabled (``*``: every external plugin),
+    #: on top of the ``CHROMA_DISABLE_PLUGINS`` environment variable.
+    disable: list[str] = Field(default_factory=list)
+
+
 class ChromaConfig(Section):
     """A whole ``chroma`` YAML file."""
 
@@ -24,3 +32,4 @@ class ChromaConfig(Section):
     model: ModelSection = Field(default_factory=ModelSection)
     preprocessing: PreprocessingSection = Field(default_factory=PreprocessingSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
+    plugins: PluginsSection = Field(default_factory=PluginsSection)

@@ -1,0 +1,277 @@
+"""The Chroma model: per-modality encoders (optional), a fusion plugin and classification heads.
+
+Two ways in, per modality (they can be mixed in one batch):
+
+* fast path -- ``batch["embeddings"][modality]`` ``[B, D]`` precomputed vectors (design D4);
+* end to end -- ``batch[modality]`` (:class:`~chroma.contracts.TextBatch`,
+  :class:`~chroma.contracts.AudioBatch` or :class:`~chroma.contracts.MidiBatch`) run through
+  that modality's encoder. Without a text encoder, ``TextBatch.embeddings`` is used as is.
+
+In training mode each present modality of each sample is hidden with probability
+``modality_dropout`` (the fusion then sees its null embedding), never all present
+modalities of a sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from chroma.config.errors import ConfigError
+from chroma.config.schema import ChromaConfig
+from chroma.contracts import Encoder, EncoderOutput, FusionModule
+from chroma.heads import ClassificationHeads
+from chroma.modality import MODALITIES, modality_index
+from chroma.plugins.registry import PluginRegistry, get_registry
+
+
+@dataclass
+class ModelOutput:
+    """What :class:`ChromaModel` returns.
+
+    Attributes:
+        logits: ``{head: [B, num_classes]}``.
+        hidden: ``[B, hidden_dim]`` fused representation.
+        weights: the fusion's inspection tensors (e.g. ``{"gates": [B, 3]}``).
+        embeddings: ``{modality: [B, D]}`` pooled inputs the fusion received (before null substitution).
+        modality_mask: ``[B, 3]`` bool mask the fusion used (after restriction and modality dropout).
+    """
+
+    logits: dict[str, Tensor]
+    hidden: Tensor
+    weights: dict[str, Tensor] = field(default_factory=dict)
+    embeddings: dict[str, Tensor] = field(default_factory=dict)
+    modality_mask: Tensor | None = None
+
+
+def drop_modalities(mask: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
+    """Hide each present modality of each sample with probability ``p``, keeping at least one.
+
+    Args:
+        mask: ``[B, 3]`` bool, True where a modality is present.
+        p: drop probability in ``[0, 1)``.
+        generator: RNG for reproducible drops (default: torch's global RNG).
+
+    Returns:
+        ``[B, 3]`` bool, a subset of ``mask``. A sample whose every present modality was
+        drawn for dropping keeps one of them, chosen uniformly, so the effective drop
+        rate is slightly below ``p`` for samples with few modalities.
+    """
+    mask = mask.bool()
+    if p <= 0:
+        return mask
+    rng_device = generator.device if generator is not None else mask.device
+    draws = torch.rand(mask.shape, generator=generator, device=rng_device).to(mask.device)
+    keep = mask & (draws >= p)
+    emptied = mask.any(dim=1) & ~keep.any(dim=1)
+    scores = torch.rand(mask.shape, generator=generator, device=rng_device).to(mask.device)
+    rescued = scores.masked_fill(~mask, -1.0).argmax(dim=1)
+    restore = torch.zeros_like(mask)
+    restore[torch.arange(mask.shape[0], device=mask.device), rescued] = True
+    return keep | (restore & emptied.unsqueeze(1))
+
+
+class ChromaModel(nn.Module):
+    """Encoders (optional) -> fusion -> classification heads.
+
+    Args:
+        fusion: the fusion module; its ``input_dims`` keys are the modalities the model uses.
+        heads: ``{head: class names}`` for :class:`~chroma.heads.ClassificationHeads`.
+        encoders: ``{modality: Encoder}`` for the end-to-end path.
+        modality_dropout: per-sample, per-modality drop probability in training mode.
+        frozen_encoders: modalities whose encoders get no gradients and stay in eval mode.
+        head_dropout: dropout before the heads.
+    """
+
+    def __init__(
+        self,
+        fusion: FusionModule,
+        heads: Mapping[str, Sequence[str]],
+        encoders: Mapping[str, Encoder] | None = None,
+        modality_dropout: float = 0.15,
+        frozen_encoders: Collection[str] = (),
+        head_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if not 0 <= modality_dropout < 1:
+            raise ValueError(f"modality_dropout must be in [0, 1), got {modality_dropout}")
+        self.fusion = fusion
+        self.heads = ClassificationHeads(fusion.hidden_dim, heads, dropout=head_dropout)
+        self.encoders = nn.ModuleDict(dict(encoders or {}))
+        #: Modalities the model reads, in :data:`MODALITIES` order.
+        self.modalities: tuple[str, ...] = tuple(m for m in MODALITIES if m in fusion.input_dims)
+        for modality, encoder in self.encoders.items():
+            if modality not in self.modalities:
+                raise ValueError(f"encoder for {modality!r} given but the fusion does not take {modality!r}")
+            if encoder.output_dim != fusion.input_dims[modality]:
+                raise ValueError(
+                    f"{modality} encoder {encoder.name!r} outputs {encoder.output_dim} features, "
+                    f"the fusion expects {fusion.input_dims[modality]}"
+                )
+        self.modality_dropout = float(modality_dropout)
+        self.frozen_encoders = frozenset(frozen_encoders)
+        for modality in self.frozen_encoders:
+            self.encoders[modality].requires_grad_(False)
+        used = torch.tensor([m in self.modalities for m in MODALITIES])
+        self.register_buffer("used_modalities", used, persistent=False)
+        #: What :func:`build_model` needs to rebuild this model (filled by build_model).
+        self.build_info: dict[str, Any] = {}
+
+    def train(self, mode: bool = True) -> ChromaModel:
+        """Like :meth:`nn.Module.train`, but frozen encoders always stay in eval mode."""
+        super().train(mode)
+        for modality in self.frozen_encoders:
+            self.encoders[modality].eval()
+        return self
+
+    def _encode(self, modality: str, inputs: Any, present: Tensor) -> EncoderOutput | None:
+        """Run ``modality``'s encoder, or return None when no row of the batch has it."""
+        encoder = self.encoders[modality]
+        needs_sequence = self.fusion.uses_sequences and encoder.returns_sequence
+        if not bool(present.any()) and not needs_sequence:
+            return None
+        if modality in self.frozen_encoders:
+            with torch.no_grad():
+                return encoder(inputs)
+        return encoder(inputs)
+
+    def forward(self, batch: Mapping[str, Any], generator: torch.Generator | None = None) -> ModelOutput:
+        """Classify a batch.
+
+        Args:
+            batch: ``{"modality_mask": [B, 3] bool, "embeddings": {modality: [B, D]}}`` and/or
+                ``{"text": TextBatch, "audio": AudioBatch, "midi": MidiBatch}``; other keys are ignored.
+            generator: RNG for modality dropout (training mode only).
+
+        Returns:
+            :class:`ModelOutput` with ``logits[head]`` ``[B, num_classes]``.
+        """
+        mask = batch["modality_mask"].bool() & self.used_modalities.to(batch["modality_mask"].device)
+        given = batch.get("embeddings") or {}
+        embeddings: dict[str, Tensor] = {}
+        sequences: dict[str, tuple[Tensor, Tensor]] = {}
+        for modality in self.modalities:
+            present = mask[:, modality_index(modality)]
+            if modality in given:
+                embeddings[modality] = given[modality]
+            elif modality in self.encoders and batch.get(modality) is not None:
+                out = self._encode(modality, batch[modality], present)
+                if out is None:
+                    embeddings[modality] = mask.new_zeros(mask.shape[0], self.fusion.input_dims[modality]).float()
+                    continue
+                embeddings[modality] = out.pooled
+                if out.sequence is not None and self.fusion.uses_sequences:
+                    sequences[modality] = (out.sequence, out.sequence_mask)
+            elif modality == "text" and getattr(batch.get("text"), "embeddings", None) is not None:
+                embeddings[modality] = batch["text"].embeddings
+            else:
+                source = f"batch[{modality!r}]" if modality in self.encoders else (
+                    f"a model.{modality}_encoder and batch[{modality!r}]"
+                )
+                raise ValueError(
+                    f"batch has no input for modality {modality!r}: expected "
+                    f"batch['embeddings'][{modality!r}] or {source}"
+                )
+        if self.training and self.modality_dropout > 0:
+            mask = drop_modalities(mask, self.modality_dropout, generator)
+        fused = self.fusion(embeddings, mask, sequences or None)
+        logits = self.heads(fused.hidden)
+        return ModelOutput(logits, fused.hidden, dict(fused.weights), embeddings, mask)
+
+
+def build_model(
+    config: ChromaConfig,
+    labels: Mapping[str, Sequence[str]],
+    input_dims: Mapping[str, int] | None = None,
+    registry: PluginRegistry | None = None,
+) -> ChromaModel:
+    """Build the model a config describes; deterministic from ``(config, labels, input_dims)``.
+
+    Args:
+        config: the validated configuration.
+        labels: ``{head: class names}``; must cover every ``config.data.labels`` column.
+        input_dims: ``{modality: width}`` of precomputed embeddings. A modality listed
+            here gets no encoder (fast path); every other modality in
+            ``config.model.modalities`` is encoded by its ``model.<modality>_encoder`` plugin.
+        registry: plugin registry (default: the process-wide one).
+
+    Raises:
+        ConfigError: missing label classes, or a modality with neither an encoder nor a width.
+        chroma.plugins.errors.PluginError: plugin selection problems.
+    """
+    registry = (registry or get_registry()).with_disabled(config.plugins.disable)
+    missing_heads = [col for col in config.data.labels if col not in labels]
+    if missing_heads:
+        raise ConfigError(
+            f"data.labels: no classes given for label column(s) {missing_heads}; got classes for {sorted(labels)}"
+        )
+    heads = {col: list(labels[col]) for col in config.data.labels}
+    precomputed = {m: int(d) for m, d in (input_dims or {}).items()}
+    unknown = set(precomputed) - set(MODALITIES)
+    if unknown:
+        raise ValueError(f"input_dims: unknown modalities {sorted(unknown)}; expected {', '.join(MODALITIES)}")
+
+    model_cfg = config.model
+    encoders: dict[str, Encoder] = {}
+    dims: dict[str, int] = {}
+    sequence_dims: dict[str, int] = {}
+    frozen: list[str] = []
+    for modality in (m for m in MODALITIES if m in model_cfg.modalities):
+        section = getattr(model_cfg, f"{modality}_encoder")
+        if modality in precomputed:
+            dims[modality] = precomputed[modality]
+            continue
+        if section is None:
+            raise ConfigError(
+                f"model.modalities includes {modality!r} but model.{modality}_encoder is not set and no "
+                f"precomputed {modality} embedding width was given; add a model.{modality}_encoder section, "
+                f"precompute {modality} embeddings, or remove {modality!r} from model.modalities"
+            )
+        encoder = registry.build_encoder(
+            f"{modality}_encoder", section.type, section.plugin_options(), section.provider
+        )
+        encoders[modality] = encoder
+        dims[modality] = encoder.output_dim
+        if encoder.returns_sequence:
+            sequence_dims[modality] = int(encoder.sequence_dim or encoder.output_dim)
+        if section.frozen:
+            frozen.append(modality)
+
+    fusion_cfg = model_cfg.fusion
+    fusion = registry.build_fusion(
+        fusion_cfg.strategy,
+        fusion_cfg.plugin_options(),
+        input_dims=dims,
+        hidden_dim=fusion_cfg.hidden_dim,
+        missing=model_cfg.missing,
+        sequence_dims=sequence_dims,
+        provider=fusion_cfg.provider,
+    )
+    model = ChromaModel(
+        fusion,
+        heads,
+        encoders,
+        modality_dropout=model_cfg.modality_dropout,
+        frozen_encoders=frozen,
+        head_dropout=model_cfg.head_dropout,
+    )
+    fusion_record = registry.get("fusion", fusion_cfg.strategy, fusion_cfg.provider)
+    model.build_info = {
+        "labels": heads,
+        "input_dims": precomputed,
+        "fusion_input_dims": dims,
+        "sequence_dims": sequence_dims,
+        "hidden_dim": fusion_cfg.hidden_dim,
+        "modalities": list(model.modalities),
+        "fusion": {"name": fusion_record.name, "distribution": fusion_record.distribution,
+                   "version": fusion_record.dist_version},
+        "encoders": {
+            m: {"name": e.name, "version": e.version, "output_dim": e.output_dim, "frozen": m in frozen}
+            for m, e in encoders.items()
+        },
+    }
+    return model

@@ -1,0 +1,42 @@
+"""Which first-party distribution provides each first-party plugin name.
+
+Used for the ``pip install chroma-...`` hint when a config names a first-party
+plugin whose package is not installed, and to tell first-party plugins from
+external ones (``CHROMA_DISABLE_PLUGINS=*`` disables external plugins only).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class FirstParty(NamedTuple):
+    kind: str
+    distribution: str
+
+
+#: ``plugin name -> (kind, distribution)``.
+FIRST_PARTY_PLUGINS: dict[str, FirstParty] = {
+    "piano_roll": FirstParty("midi_encoder", "chroma-midi-pianoroll"),
+    "event_based": FirstParty("midi_encoder", "chroma-midi-events"),
+    "music_transformer": FirstParty("midi_encoder", "chroma-midi-musictransformer"),
+    "cnn": FirstParty("audio_encoder", "chroma-audio-cnn"),
+    "clap": FirstParty("audio_encoder", "chroma-audio-clap"),
+    "wav2vec2": FirstParty("audio_encoder", "chroma-audio-wav2vec2"),
+    "late": FirstParty("fusion", "chroma-fusion-late"),
+    "early": FirstParty("fusion", "chroma-fusion-early"),
+    "cross_attention": FirstParty("fusion", "chroma-fusion-crossattn"),
+    "gated": FirstParty("fusion", "chroma-fusion-gated"),
+}
+
+#: The core distribution; plugins it registers itself are first-party too.
+CORE_DISTRIBUTION = "chroma-core"
+
+FIRST_PARTY_DISTRIBUTIONS: frozenset[str] = frozenset(
+    {CORE_DISTRIBUTION, *(fp.distribution for fp in FIRST_PARTY_PLUGINS.values())}
+)
+
+
+def first_party_names(kind: str) -> list[str]:
+    """Sorted first-party plugin names of ``kind``."""
+    return sorted(name for name, fp in FIRST_PARTY_PLUGINS.items() if fp.kind == kind)

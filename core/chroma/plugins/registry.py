@@ -1,0 +1,479 @@
+"""Plugin discovery, selection and building.
+
+Discovery (:meth:`PluginRegistry.discover`) loads every entry point of the
+``chroma`` group one at a time, so one broken plugin is recorded as an
+``error`` instead of taking the tool down (``CHROMA_STRICT_PLUGINS=1`` re-raises).
+Each loaded module is registered with a pluggy ``PluginManager`` and its
+``chroma_plugins`` hook is called; every returned :class:`PluginSpec` becomes a
+:class:`PluginRecord` carrying the providing distribution and version.
+
+Listing imports only the light entry-point modules (never torch): factories are
+imported by :meth:`PluginRegistry.build_encoder` / :meth:`PluginRegistry.build_fusion`.
+
+Status of a record:
+
+* ``active`` -- selectable;
+* ``disabled`` -- named in ``CHROMA_DISABLE_PLUGINS`` (plugin or distribution names,
+  ``*`` for every external plugin) or in the config's ``plugins.disable``;
+* ``incompatible`` -- ``spec.api_version`` differs from :data:`CHROMA_API_VERSION`;
+* ``error`` -- the entry point, its hook or a returned spec failed; ``error`` says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from pydantic import ValidationError
+
+from chroma.config.errors import ConfigError, error_lines
+from chroma.plugins import hookspecs
+from chroma.plugins.errors import (
+    PluginConflictError,
+    PluginDisabledError,
+    PluginIncompatibleError,
+    PluginLoadError,
+    UnknownPluginError,
+)
+from chroma.plugins.first_party import FIRST_PARTY_DISTRIBUTIONS, FIRST_PARTY_PLUGINS
+from chroma.plugins.hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME
+from chroma.plugins.spec import CHROMA_API_VERSION, PLUGIN_KINDS, PluginConfig, PluginSpec
+
+if TYPE_CHECKING:  # torch-backed types, imported lazily at build time
+    from chroma.contracts import Encoder, FusionModule
+
+#: Comma-separated plugin or distribution names to disable; ``*`` disables every external plugin.
+DISABLE_ENV = "CHROMA_DISABLE_PLUGINS"
+#: ``1`` makes a plugin load error raise instead of being recorded.
+STRICT_ENV = "CHROMA_STRICT_PLUGINS"
+#: Distribution name given to specs registered in-process with :meth:`PluginRegistry.register_spec`.
+LOCAL_DISTRIBUTION = "<local>"
+
+STATUSES = ("active", "disabled", "error", "incompatible")
+
+
+def normalize_distribution(name: str) -> str:
+    """PEP 503 normalisation: ``Chroma_Fusion.Late`` -> ``chroma-fusion-late``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _strict_from_env() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names_from_env() -> set[str]:
+    return {part.strip() for part in os.environ.get(DISABLE_ENV, "").split(",") if part.strip()}
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    """One discovered plugin (or one entry point that failed to load).
+
+    Attributes:
+        name: plugin name; for a failed entry point, the entry-point name.
+        kind: one of :data:`PLUGIN_KINDS`; ``None`` for a failed entry point.
+        distribution: the providing distribution (``"<local>"`` for in-process specs).
+        dist_version: that distribution's version.
+        status: ``active``, ``disabled``, ``error`` or ``incompatible``.
+        error: why the status is not ``active`` (``None`` when active).
+        spec: the plugin's spec; ``None`` for a failed entry point.
+        entry_point: ``"name = module"`` of the entry point it came from, if any.
+    """
+
+    name: str
+    kind: str | None
+    distribution: str
+    dist_version: str
+    status: str
+    error: str | None = None
+    spec: PluginSpec | None = None
+    entry_point: str | None = None
+
+    @property
+    def provider(self) -> str:
+        """``"<distribution> <version>"`` for messages."""
+        return f"{self.distribution} {self.dist_version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (what ``chroma plugins --json`` prints)."""
+        spec = self.spec
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "distribution": self.distribution,
+            "version": self.dist_version,
+            "status": self.status,
+            "error": self.error,
+            "api_version": spec.api_version if spec else None,
+            "capabilities": dict(spec.capabilities) if spec else {},
+            "description": spec.description if spec else "",
+            "entry_point": self.entry_point,
+        }
+
+
+def _entry_point_label(ep: EntryPoint) -> str:
+    return f"{ep.name} = {ep.value}"
+
+
+def _distribution_of(ep: EntryPoint) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "<unknown>", "?"
+    return normalize_distribution(dist.metadata["Name"] or dist.name), dist.version or "?"
+
+
+def _load_error_text(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+class PluginRegistry:
+    """The installed plugins, with selection and building.
+
+    Args:
+        records: initial records (``discover()`` fills them from entry points).
+        disabled: names disabled on top of ``CHROMA_DISABLE_PLUGINS`` (e.g. from the config).
+    """
+
+    def __init__(self, records: Iterable[PluginRecord] = (), disabled: Iterable[str] = ()) -> None:
+        self._records: list[PluginRecord] = list(records)
+        self._disabled = frozenset(disabled)
+
+    # ----------------------------------------------------------------- discovery
+    @classmethod
+    def discover(cls, group: str = ENTRY_POINT_GROUP, strict: bool | None = None) -> PluginRegistry:
+        """Load every entry point of ``group`` (one at a time) and collect their specs.
+
+        Args:
+            group: entry-point group to scan.
+            strict: re-raise the first load error as :class:`PluginLoadError`
+                (default: ``CHROMA_STRICT_PLUGINS``).
+        """
+        strict = _strict_from_env() if strict is None else strict
+        pm = pluggy.PluginManager(PROJECT_NAME)
+        pm.add_hookspecs(hookspecs)
+        records: list[PluginRecord] = []
+        for ep in sorted(entry_points(group=group), key=lambda e: (e.name, e.value)):
+            dist, version = _distribution_of(ep)
+            label = _entry_point_label(ep)
+            try:
+                specs = cls._load_entry_point(pm, ep, f"{dist}:{ep.name}")
+            except Exception as exc:
+                if strict:
+                    raise PluginLoadError(
+                        f"plugin entry point {label!r} of {dist} {version} failed to load: {exc}"
+                    ) from exc
+                records.append(
+                    PluginRecord(ep.name, None, dist, version, "error", _load_error_text(exc), None, label)
+                )
+                continue
+            for spec in specs:
+                records.append(cls._record_for(spec, dist, version, label))
+        return cls(records)
+
+    @staticmethod
+    def _load_entry_point(pm: pluggy.PluginManager, ep: EntryPoint, plugin_name: str) -> list[PluginSpec]:
+        """Import ``ep``, register it with ``pm``, validate it and return its specs."""
+        module = ep.load()
+        pm.register(module, name=plugin_name)
+        try:
+            pm.check_pending()
+            specs: list[PluginSpec] = []
+            for impl in pm.hook.chroma_plugins.get_hookimpls():
+                if impl.plugin_name == plugin_name:
+                    specs.extend(impl.function() or ())
+        except Exception:
+            pm.unregister(name=plugin_name)
+            raise
+        if not specs:
+            raise PluginLoadError(f"module {module.__name__!r} implements no chroma_plugins hook returning specs")
+        bad = [s for s in specs if not isinstance(s, PluginSpec)]
+        if bad:
+            raise PluginLoadError(
+                f"chroma_plugins returned {type(bad[0]).__name__}, expected chroma.plugins.PluginSpec"
+            )
+        return specs
+
+    @staticmethod
+    def _record_for(spec: PluginSpec, dist: str, version: str, entry_point: str | None) -> PluginRecord:
+        if spec.api_version != CHROMA_API_VERSION:
+            newer = spec.api_version > CHROMA_API_VERSION
+            return PluginRecord(
+                spec.name,
+                spec.kind,
+                dist,
+                version,
+                "incompatible",
+                f"written for chroma plugin API v{spec.api_version}, this chroma-core implements "
+                f"v{CHROMA_API_VERSION}; "
+                + ("upgrade chroma-core" if newer else f"upgrade {dist} to a release for API v{CHROMA_API_VERSION}"),
+                spec,
+                entry_point,
+            )
+        return PluginRecord(spec.name, spec.kind, dist, version, "active", None, spec, entry_point)
+
+    def register_spec(
+        self, spec: PluginSpec, distribution: str = LOCAL_DISTRIBUTION, version: str = "0"
+    ) -> PluginRecord:
+        """Add a spec in-process (tests, notebooks); replaces one of the same kind, name and distribution."""
+        if not isinstance(spec, PluginSpec):
+            raise TypeError(f"register_spec expects a PluginSpec, got {type(spec).__name__}")
+        dist = distribution if distribution == LOCAL_DISTRIBUTION else normalize_distribution(distribution)
+        self._records = [
+            r for r in self._records if not (r.kind == spec.kind and r.name == spec.name and r.distribution == dist)
+        ]
+        record = self._record_for(spec, dist, version, None)
+        self._records.append(record)
+        return record
+
+    def with_disabled(self, names: Iterable[str]) -> PluginRegistry:
+        """A view of this registry with ``names`` (plugin or distribution names, ``*``) also disabled."""
+        names = frozenset(names)
+        if not names:
+            return self
+        view = PluginRegistry(disabled=self._disabled | names)
+        view._records = self._records  # shared: later register_spec calls are seen by both
+        return view
+
+    # ------------------------------------------------------------------ listing
+    def _disabled_by(self, record: PluginRecord) -> tuple[str, str] | None:
+        """``(where, matching entry)`` when ``record`` is disabled, else ``None``.
+
+        ``where`` is ``CHROMA_DISABLE_PLUGINS`` or ``plugins.disable`` (the config).
+        """
+        external = record.distribution not in FIRST_PARTY_DISTRIBUTIONS | {LOCAL_DISTRIBUTION}
+        for source, names in ((DISABLE_ENV, _names_from_env()), ("plugins.disable", self._disabled)):
+            for entry in sorted(names):
+                if (
+                    entry == record.name
+                    or normalize_distribution(entry) == record.distribution
+                    or (entry == "*" and external)
+                ):
+                    return source, entry
+        return None
+
+    def _with_status(self, record: PluginRecord) -> PluginRecord:
+        if record.spec is None:
+            return record
+        found = self._disabled_by(record)
+        if found is None:
+            return record
+        source, entry = found
+        return dataclasses.replace(
+            record,
+            status="disabled",
+            error=f"disabled by {entry!r} in {source}; remove {entry!r} from {source} to re-enable it",
+        )
+
+    def records(self, kind: str | None = None) -> list[PluginRecord]:
+        """Every record (sorted by kind, name, distribution), with its current status."""
+        if kind is not None and kind not in PLUGIN_KINDS:
+            raise ValueError(f"unknown plugin kind {kind!r}; expected one of {', '.join(PLUGIN_KINDS)}")
+        out = [
+            self._with_status(r)
+            for r in self._records
+            if kind is None or r.kind == kind or (r.kind is None and r.status == "error")
+        ]
+        return sorted(out, key=lambda r: (r.kind or "", r.name, r.distribution))
+
+    def errors(self) -> list[PluginRecord]:
+        """Entry points or specs that failed to load."""
+        return [r for r in self.records() if r.status == "error"]
+
+    # ---------------------------------------------------------------- selection
+    def get(self, kind: str, name: str, provider: str | None = None, *, yaml_path: str | None = None) -> PluginRecord:
+        """The active plugin ``(kind, name)``, optionally from distribution ``provider``.
+
+        Raises:
+            UnknownPluginError: no such plugin (with did-you-mean, installed names, install hint).
+            PluginConflictError: several distributions provide it and ``provider`` is not set.
+            PluginDisabledError / PluginIncompatibleError: it exists but cannot be selected.
+        """
+        if kind not in PLUGIN_KINDS:
+            raise ValueError(f"unknown plugin kind {kind!r}; expected one of {', '.join(PLUGIN_KINDS)}")
+        where = f" (selected at {yaml_path})" if yaml_path else ""
+        candidates = [r for r in self.records(kind) if r.kind == kind and r.name == name]
+        if provider is not None:
+            wanted = normalize_distribution(provider) if provider != LOCAL_DISTRIBUTION else provider
+            pinned = [r for r in candidates if r.distribution == wanted]
+            if not pinned:
+                offered = ", ".join(r.provider for r in candidates) or "none installed"
+                raise UnknownPluginError(
+                    f"{kind} plugin {name!r}{where} is pinned to provider {provider!r}, which does not provide it; "
+                    f"providers of {name!r}: {offered}"
+                )
+            candidates = pinned
+        if not candidates:
+            raise UnknownPluginError(self._unknown_message(kind, name, where))
+        selectable = [r for r in candidates if r.status != "disabled"]
+        if not selectable:
+            r = candidates[0]
+            raise PluginDisabledError(
+                f"{kind} plugin {name!r}{where} from {r.provider} is {r.error}"
+            )
+        if len(selectable) > 1:
+            section = yaml_path.rsplit(".", 1)[0] if yaml_path else f"the model.{kind} section"
+            providers = "\n".join(f"  - {r.provider} (status: {r.status})" for r in selectable)
+            raise PluginConflictError(
+                f"{kind} plugin {name!r}{where} is provided by {len(selectable)} distributions:\n{providers}\n"
+                f"Pin one by adding `provider: <distribution>` to {section}, e.g. "
+                f"`provider: {selectable[0].distribution}`, or disable the others with "
+                f"{DISABLE_ENV}=<distribution>."
+            )
+        record = selectable[0]
+        if record.status == "incompatible":
+            raise PluginIncompatibleError(f"{kind} plugin {name!r}{where} from {record.provider} is {record.error}")
+        return record
+
+    def _unknown_message(self, kind: str, name: str, where: str) -> str:
+        installed = sorted({r.name for r in self.records(kind) if r.kind == kind})
+        known = sorted(set(installed) | {n for n, fp in FIRST_PARTY_PLUGINS.items() if fp.kind == kind})
+        parts = [f"unknown {kind} plugin {name!r}{where}."]
+        suggestion = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        if suggestion:
+            parts.append(f"Did you mean {suggestion[0]!r}?")
+        listing = ", ".join(
+            f"{r.name} ({r.provider}{'' if r.status == 'active' else ', ' + r.status})"
+            for r in self.records(kind)
+            if r.kind == kind
+        )
+        parts.append(f"Installed {kind} plugins: {listing or 'none'}.")
+        for candidate in dict.fromkeys([name, *suggestion]):
+            fp = FIRST_PARTY_PLUGINS.get(candidate)
+            if fp is None or candidate in installed:
+                continue
+            if fp.kind == kind:
+                parts.append(f"{candidate!r} is provided by {fp.distribution}: pip install {fp.distribution}")
+            elif candidate == name:
+                parts.append(f"{candidate!r} is a {fp.kind} plugin (from {fp.distribution}), not a {kind} plugin.")
+        failed = self.errors()
+        if failed:
+            parts.append(
+                f"{len(failed)} plugin entry point(s) failed to load "
+                f"({', '.join(r.name for r in failed)}); see `chroma plugins --errors`."
+            )
+        return " ".join(parts)
+
+    # ----------------------------------------------------------------- building
+    def plugin_config(
+        self, record: PluginRecord, options: Mapping[str, Any] | PluginConfig | None, yaml_path: str
+    ) -> PluginConfig:
+        """Validate ``options`` with the plugin's own config model.
+
+        Raises:
+            ConfigError: with the YAML path of each bad key, the plugin and its allowed keys.
+        """
+        spec = record.spec
+        assert spec is not None
+        if isinstance(options, PluginConfig):
+            if isinstance(options, spec.config_model):
+                return options
+            options = options.model_dump()
+        try:
+            return spec.parse_config(dict(options or {}))
+        except ValidationError as exc:
+            context = f" for {record.kind} plugin {record.name!r} ({record.provider})"
+            lines = error_lines(exc, root=spec.config_model, prefix=yaml_path, context=context)
+            keys = ", ".join(sorted(spec.config_model.model_fields)) or "none"
+            raise ConfigError(
+                "\n".join([f"invalid options{context}:", *(f"  {line}" for line in lines),
+                           f"  allowed keys of {record.name!r}: {keys}"])
+            ) from None
+
+    def _factory(self, record: PluginRecord) -> Any:
+        assert record.spec is not None
+        try:
+            return record.spec.load_factory()
+        except Exception as exc:
+            raise PluginLoadError(
+                f"{record.kind} plugin {record.name!r} ({record.provider}): cannot import factory "
+                f"{record.spec.factory!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def build_encoder(
+        self,
+        kind: str,
+        name: str,
+        options: Mapping[str, Any] | PluginConfig | None = None,
+        provider: str | None = None,
+        *,
+        yaml_path: str | None = None,
+    ) -> Encoder:
+        """Build encoder plugin ``name`` of ``kind`` (``audio_encoder``/``midi_encoder``/``text_encoder``).
+
+        Args:
+            options: the plugin's own keys (validated by its config model).
+            provider: distribution to take it from when several provide ``name``.
+            yaml_path: where the section lives in the YAML (default ``model.<kind>``).
+        """
+        from chroma.contracts import Encoder
+
+        if not kind.endswith("_encoder"):
+            raise ValueError(f"build_encoder: {kind!r} is not an encoder kind")
+        path = yaml_path or f"model.{kind}"
+        record = self.get(kind, name, provider, yaml_path=f"{path}.type")
+        config = self.plugin_config(record, options, path)
+        encoder = self._factory(record)(config)
+        modality = kind.removesuffix("_encoder")
+        if not isinstance(encoder, Encoder):
+            raise PluginLoadError(
+                f"{kind} plugin {name!r} ({record.provider}) built a {type(encoder).__name__}, "
+                "expected a chroma.contracts.Encoder subclass"
+            )
+        if getattr(encoder, "modality", None) != modality:
+            raise PluginLoadError(
+                f"{kind} plugin {name!r} ({record.provider}) built an encoder for modality "
+                f"{getattr(encoder, 'modality', None)!r}, expected {modality!r}"
+            )
+        return encoder
+
+    def build_fusion(
+        self,
+        name: str,
+        options: Mapping[str, Any] | PluginConfig | None = None,
+        *,
+        input_dims: Mapping[str, int],
+        hidden_dim: int,
+        missing: str = "learned_null",
+        sequence_dims: Mapping[str, int] | None = None,
+        provider: str | None = None,
+        yaml_path: str = "model.fusion",
+    ) -> FusionModule:
+        """Build fusion plugin ``name`` over ``input_dims`` (``{modality: pooled width}``)."""
+        from chroma.contracts import FusionModule
+
+        record = self.get("fusion", name, provider, yaml_path=f"{yaml_path}.strategy")
+        config = self.plugin_config(record, options, yaml_path)
+        fusion = self._factory(record)(
+            config,
+            input_dims=dict(input_dims),
+            hidden_dim=hidden_dim,
+            missing=missing,
+            sequence_dims=dict(sequence_dims or {}),
+        )
+        if not isinstance(fusion, FusionModule):
+            raise PluginLoadError(
+                f"fusion plugin {name!r} ({record.provider}) built a {type(fusion).__name__}, "
+                "expected a chroma.contracts.FusionModule subclass"
+            )
+        return fusion
+
+
+_REGISTRY: PluginRegistry | None = None
+
+
+def get_registry(refresh: bool = False) -> PluginRegistry:
+    """The process-wide registry, discovered on first use (``refresh=True`` re-scans entry points)."""
+    global _REGISTRY
+    if _REGISTRY is None or refresh:
+        _REGISTRY = PluginRegistry.discover()
+    return _REGISTRY
