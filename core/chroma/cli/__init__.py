@@ -15,6 +15,7 @@ from chroma import __version__
 
 COMMAND_MODULES: tuple[str, ...] = (
     "chroma.cli.plugins_cmd",
+    "chroma.cli.config_cmd",
 )
 
 

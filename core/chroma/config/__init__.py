@@ -1,5 +1,15 @@
 """YAML configuration validated with pydantic (one model per section)."""
 
-from chroma.config.schema import ChromaConfig, PreprocessingSection
+from chroma.config.errors import ConfigError
+from chroma.config.loader import load_and_validate, load_config, validate_plugin_options
+from chroma.config.schema import ChromaConfig, PluginsSection, PreprocessingSection
 
-__all__ = ["ChromaConfig", "PreprocessingSection"]
+__all__ = [
+    "ChromaConfig",
+    "ConfigError",
+    "PluginsSection",
+    "PreprocessingSection",
+    "load_and_validate",
+    "load_config",
+    "validate_plugin_options",
+]
