@@ -1,0 +1,1 @@
+"""Audio preprocessing: resampling, fitting to a fixed length, mel spectrograms, augmentation."""
