@@ -26,9 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from chroma.cli import CommandError
+    from chroma.plugins.errors import PluginError
     from chroma.plugins.registry import get_registry
 
-    records = get_registry().records(args.kind)
+    try:
+        records = get_registry().records(args.kind)
+    except PluginError as exc:  # CHROMA_STRICT_PLUGINS=1 and a plugin failed to load
+        raise CommandError(str(exc)) from None
     if args.errors:
         records = [r for r in records if r.status == "error"]
     rows = [r.to_dict() for r in records]

@@ -184,16 +184,19 @@ class PluginRegistry:
     def _load_entry_point(pm: pluggy.PluginManager, ep: EntryPoint, plugin_name: str) -> list[PluginSpec]:
         """Import ``ep``, register it with ``pm``, validate it and return its specs."""
         module = ep.load()
-        pm.register(module, name=plugin_name)
-        try:
-            pm.check_pending()
-            specs: list[PluginSpec] = []
-            for impl in pm.hook.chroma_plugins.get_hookimpls():
-                if impl.plugin_name == plugin_name:
-                    specs.extend(impl.function() or ())
-        except Exception:
-            pm.unregister(name=plugin_name)
-            raise
+        registered_as = pm.get_name(module)  # another distribution's entry point may name the same module
+        if registered_as is None:
+            pm.register(module, name=plugin_name)
+            try:
+                pm.check_pending()
+            except Exception:
+                pm.unregister(name=plugin_name)
+                raise
+            registered_as = plugin_name
+        specs: list[PluginSpec] = []
+        for impl in pm.hook.chroma_plugins.get_hookimpls():
+            if impl.plugin_name == registered_as:
+                specs.extend(impl.function() or ())
         if not specs:
             raise PluginLoadError(f"module {module.__name__!r} implements no chroma_plugins hook returning specs")
         bad = [s for s in specs if not isinstance(s, PluginSpec)]
