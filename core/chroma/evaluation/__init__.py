@@ -1,0 +1,1 @@
+"""Evaluation: per-head metrics, missing-modality analyses, baseline comparison and reports."""

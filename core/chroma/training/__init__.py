@@ -1,0 +1,1 @@
+"""Training: the loop, optimiser groups, gradient monitoring, early stopping, checkpoints and logs."""
