@@ -1,0 +1,103 @@
+"""Audio blobs and files to mono float32 waveforms.
+
+A blob is either raw little-endian float32 mono PCM at the row's sample rate, or
+the bytes of an encoded file recognised by its header (``RIFF`` WAV, ``fLaC``,
+``OggS``) and decoded with soundfile. Every failure raises :class:`AudioDecodeError`
+whose ``reason`` is one of :data:`AUDIO_ABSENT_REASONS`, so the caller can mark
+the segment's audio absent and count why.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+#: Sample rates outside this range are treated as corrupt metadata.
+MIN_SAMPLE_RATE = 1_000
+MAX_SAMPLE_RATE = 384_000
+ENCODED_HEADERS = {b"RIFF": "wav", b"fLaC": "flac", b"OggS": "ogg"}
+
+AUDIO_ABSENT_REASONS = ("not_available", "missing_file", "corrupt", "bad_sample_rate", "non_finite", "empty")
+
+
+class AudioDecodeError(ValueError):
+    """Audio that cannot be used; ``reason`` is one of :data:`AUDIO_ABSENT_REASONS`."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def blob_format(blob: bytes) -> str:
+    """``"wav"``, ``"flac"``, ``"ogg"`` by header, else ``"pcm_f32le"``."""
+    return ENCODED_HEADERS.get(bytes(blob[:4]), "pcm_f32le")
+
+
+def check_sample_rate(sample_rate: object) -> int:
+    """``sample_rate`` as int; raises ``AudioDecodeError("bad_sample_rate")`` when null, zero or absurd."""
+    if sample_rate is None:
+        raise AudioDecodeError("bad_sample_rate", "raw PCM audio has no sample rate")
+    try:
+        rate = int(sample_rate)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise AudioDecodeError("bad_sample_rate", f"sample rate {sample_rate!r} is not an integer") from None
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioDecodeError(
+            "bad_sample_rate", f"sample rate {rate} Hz is outside [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}]"
+        )
+    return rate
+
+
+def _soundfile_read(source: io.BytesIO | Path, what: str) -> tuple[np.ndarray, int]:
+    try:
+        data, rate = sf.read(source, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        raise AudioDecodeError("corrupt", f"cannot decode {what}: {exc}") from None
+    return data.mean(axis=1, dtype=np.float32), int(rate)
+
+
+def check_waveform(wave: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
+    """Validate a decoded waveform: non-empty, finite samples, sane rate."""
+    rate = check_sample_rate(rate)
+    if wave.size == 0:
+        raise AudioDecodeError("empty", "audio has no samples")
+    bad = int(np.count_nonzero(~np.isfinite(wave)))
+    if bad:
+        raise AudioDecodeError("non_finite", f"audio has {bad} NaN/inf samples")
+    return wave, rate
+
+
+def decode_audio_blob(blob: bytes, sample_rate: object) -> tuple[np.ndarray, int]:
+    """Decode one ``audio_waveform`` blob.
+
+    Args:
+        blob: raw float32 LE PCM or an encoded WAV/FLAC/OGG file.
+        sample_rate: the row's ``audio_sample_rate`` (used for raw PCM only).
+
+    Returns:
+        ``([S] float32 mono, sample_rate)``.
+
+    Raises:
+        AudioDecodeError: undecodable bytes, bad rate, NaN/inf or no samples.
+    """
+    fmt = blob_format(blob)
+    if fmt != "pcm_f32le":
+        wave, rate = _soundfile_read(io.BytesIO(blob), f"{fmt} audio blob")
+    else:
+        rate = check_sample_rate(sample_rate)
+        if len(blob) % 4:
+            raise AudioDecodeError(
+                "corrupt", f"raw float32 PCM blob has {len(blob)} bytes, not a multiple of 4 (and no known file header)"
+            )
+        wave = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+    return check_waveform(wave, rate)
+
+
+def load_audio_file(path: Path) -> tuple[np.ndarray, int]:
+    """Decode an audio file from disk to ``([S] float32 mono, sample_rate)``."""
+    if not path.is_file():
+        raise AudioDecodeError("missing_file", f"audio file {path} does not exist")
+    return check_waveform(*_soundfile_read(path, f"audio file {path}"))

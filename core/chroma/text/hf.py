@@ -1,0 +1,125 @@
+"""Hugging Face text encoder: AutoTokenizer + AutoModel, masked mean pooling."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from chroma.contracts import Encoder, EncoderOutput, TextBatch
+from chroma.text.config import HFTextConfig
+
+_OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt")
+
+
+def offline_requested() -> bool:
+    """Whether the environment asks Hugging Face libraries to stay offline."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in _OFFLINE_ENV)
+
+
+def mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
+    """Average of ``hidden [B, T, D]`` over positions where ``mask [B, T]`` is set -> ``[B, D]``."""
+    weights = mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+
+def directory_digest(path: Path) -> str:
+    """sha256 over the names and contents of a model directory's weight, config and tokenizer files."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES):
+        digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+class HFTextEncoder(Encoder):
+    """Lyrics -> ``[B, hidden_size]`` by masked mean pooling of the last hidden state.
+
+    Works with DeBERTa-v3 (the default, 768-d) or any ``AutoModel`` checkpoint
+    directory. Rows whose text is ``""`` (absent lyrics) are not run through the
+    model and get zero vectors.
+    """
+
+    name = "hf_text"
+    version = "1"
+    modality = "text"
+
+    def __init__(self, config: HFTextConfig) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        self.config = config
+        local_dir = Path(config.model_name).expanduser()
+        self._local_dir = local_dir if local_dir.is_dir() else None
+        local_only = config.local_files_only
+        if local_only is None:
+            local_only = self._local_dir is not None or offline_requested()
+        source = str(self._local_dir or config.model_name)
+        kwargs = {"local_files_only": local_only, "revision": config.revision}
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+            self.model = AutoModel.from_pretrained(source, **kwargs)
+        except OSError as exc:
+            raise OSError(
+                f"text encoder hf_text: cannot load {config.model_name!r} "
+                f"({'local files only' if local_only else 'hub or cache'}): {exc}"
+            ) from exc
+        self.output_dim = int(self.model.config.hidden_size)
+        self.returns_sequence = config.return_sequence  # type: ignore[misc]
+        self._digest: str | None = None
+
+    def fingerprint_extra(self) -> str:
+        """Content hash of a local model directory, else the resolved hub commit (or the name)."""
+        if self._digest is None:
+            if self._local_dir is not None:
+                self._digest = f"sha256:{directory_digest(self._local_dir)}"
+            else:
+                commit = getattr(self.model.config, "_commit_hash", None)
+                self._digest = f"{self.config.model_name}@{commit or self.config.revision or 'unknown'}"
+        return self._digest
+
+    def forward(self, batch: TextBatch) -> EncoderOutput:
+        """Encode ``batch.texts`` (``B`` strings).
+
+        Returns:
+            ``pooled`` ``[B, hidden_size]``; with ``return_sequence`` also ``sequence``
+            ``[B, T, hidden_size]`` and ``sequence_mask`` ``[B, T]``.
+        """
+        if batch.texts is None:
+            raise ValueError("text encoder hf_text needs TextBatch.texts (got None)")
+        texts = list(batch.texts)
+        device = next(self.model.parameters()).device
+        rows = [i for i, t in enumerate(texts) if t]
+        pooled = torch.zeros(len(texts), self.output_dim, device=device)
+        seq = seq_mask = None
+        if rows:
+            enc = self.tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation=True,
+                max_length=self.config.max_length,
+                return_tensors="pt",
+            ).to(device)
+            hidden = self.model(**enc).last_hidden_state
+            mask = enc["attention_mask"].bool()
+            index = torch.tensor(rows, device=device)
+            pooled = pooled.index_copy(0, index, mean_pool(hidden, mask).to(pooled.dtype))
+            if self.config.return_sequence:
+                seq = hidden.new_zeros(len(texts), hidden.shape[1], hidden.shape[2]).index_copy(0, index, hidden)
+                seq_mask = torch.zeros(len(texts), hidden.shape[1], dtype=torch.bool, device=device)
+                seq_mask = seq_mask.index_copy(0, index, mask)
+        elif self.config.return_sequence:
+            seq = pooled.new_zeros(len(texts), 1, self.output_dim)
+            seq_mask = torch.zeros(len(texts), 1, dtype=torch.bool, device=device)
+        return EncoderOutput(pooled=pooled, sequence=seq, sequence_mask=seq_mask)
+
+
+def build(config: HFTextConfig) -> HFTextEncoder:
+    """Plugin factory of ``hf_text``."""
+    return HFTextEncoder(config)
