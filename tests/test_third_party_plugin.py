@@ -1,0 +1,164 @@
+"""A third-party fusion plugin, pip-installed into this venv, is found, selectable from YAML and passes the kit.
+
+The package is written to a temp dir with a unique name (parallel runs never clash),
+installed with ``pip install --no-deps --no-build-isolation`` and always uninstalled.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+import torch
+
+from chroma.config import load_and_validate
+from chroma.model import build_model
+from chroma.plugins.registry import DISABLE_ENV, STRICT_ENV, PluginRegistry
+from chroma.testing import check_plugin
+
+PYPROJECT = """
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{dist}"
+version = "0.3.0"
+description = "Throw-away third-party chroma fusion used by chroma-core's tests"
+dependencies = ["chroma-core>=0.1"]
+
+[project.entry-points.chroma]
+{plugin} = "{package}.plugin"
+
+[tool.hatch.build.targets.wheel]
+packages = ["{package}"]
+"""
+
+PLUGIN = '''
+"""Declares the fusion; imports no torch."""
+from pydantic import Field
+
+from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+
+
+class ProductConfig(PluginConfig):
+    rank: int = Field(default=8, gt=0)
+
+
+@hookimpl
+def chroma_plugins():
+    return [
+        PluginSpec(
+            name="{plugin}",
+            kind="fusion",
+            factory="{package}.fusion:build",
+            config_model=ProductConfig,
+            capabilities={{"uses_sequences": False, "test_config": {{"rank": 4}}}},
+            description="tanh of per-modality projections, concatenated, then Linear",
+        )
+    ]
+'''
+
+FUSION = '''
+"""The torch module."""
+import torch
+from torch import nn
+
+from chroma.contracts import FusionModule, FusionOutput
+
+
+class ProductFusion(FusionModule):
+    """Per-modality ``Linear(D_m, rank)`` -> tanh -> concat ``[B, M * rank]`` -> ``Linear`` -> ``[B, hidden_dim]``."""
+
+    name = "{plugin}"
+
+    def __init__(self, config, **kwargs):
+        super().__init__(**kwargs)
+        self.proj = nn.ModuleDict({{m: nn.Linear(d, config.rank) for m, d in self.input_dims.items()}})
+        self.out = nn.Linear(config.rank * len(self.input_dims), self.hidden_dim)
+
+    def fuse(self, embeddings, modality_mask, sequences):
+        parts = [torch.tanh(self.proj[m](embeddings[m])) for m in self.input_dims]
+        norms = torch.stack([p.norm(dim=1) for p in parts], dim=1)
+        return FusionOutput(self.out(torch.cat(parts, dim=1)), {{"projection_norms": norms}})
+
+
+def build(config, **kwargs):
+    return ProductFusion(config, **kwargs)
+'''
+
+LABELS = {
+    "temporal_mode": ["past", "present", "future"],
+    "spatial_mode": ["thing", "place", "person"],
+    "ontological_mode": ["imagined", "forgotten", "known"],
+}
+
+
+def _pip(*args: str) -> None:
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def _write_package(root: Path, dist: str, package: str, plugin: str) -> Path:
+    project = root / dist
+    (project / package).mkdir(parents=True)
+    fmt = {"dist": dist, "package": package, "plugin": plugin}
+    (project / "pyproject.toml").write_text(PYPROJECT.format(**fmt))
+    (project / package / "__init__.py").write_text('"""Third-party chroma fusion (test)."""\n')
+    (project / package / "plugin.py").write_text(textwrap.dedent(PLUGIN.format(**fmt)))
+    (project / package / "fusion.py").write_text(textwrap.dedent(FUSION.format(**fmt)))
+    return project
+
+
+def test_installed_third_party_fusion_is_discovered_selectable_and_passes_the_kit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    dist, package, plugin = f"chroma-tp-fusion-{tag}", f"chroma_tp_fusion_{tag}", f"tp_product_{tag}"
+    project = _write_package(tmp_path, dist, package, plugin)
+    monkeypatch.delenv(DISABLE_ENV, raising=False)
+    monkeypatch.delenv(STRICT_ENV, raising=False)
+    _pip("install", "--no-deps", "--no-build-isolation", "--no-index", str(project))
+    try:
+        # 1. A fresh process lists it, with its distribution and version, as active.
+        chroma = Path(sys.executable).parent / "chroma"
+        listing = subprocess.run(
+            [str(chroma), "plugins", "--json", "--kind", "fusion"], capture_output=True, text=True, check=True
+        )
+        row = next(r for r in json.loads(listing.stdout) if r["name"] == plugin)
+        assert (row["distribution"], row["version"], row["status"]) == (dist, "0.3.0", "active")
+
+        # 2. A fresh in-process registry finds it; a YAML config selects it and builds the model.
+        importlib.invalidate_caches()
+        registry = PluginRegistry.discover()
+        monkeypatch.setattr("chroma.plugins.registry._REGISTRY", registry)
+        config_path = tmp_path / "third_party.yaml"
+        config_path.write_text(
+            f"model:\n  modalities: [text, midi]\n  fusion:\n    strategy: {plugin}\n    hidden_dim: 16\n    rank: 4\n"
+        )
+        config = load_and_validate(config_path, registry)
+        model = build_model(config, LABELS, {"text": 12, "midi": 10}, registry=registry).eval()
+        assert type(model.fusion).__module__ == f"{package}.fusion"
+        batch = {
+            "modality_mask": torch.tensor([[True, False, True], [False, False, True], [False, False, False]]),
+            "embeddings": {"text": torch.randn(3, 12), "midi": torch.randn(3, 10)},
+        }
+        out = model(batch)
+        assert {h: tuple(v.shape) for h, v in out.logits.items()} == {h: (3, 3) for h in LABELS}
+        assert out.weights["projection_norms"].shape == (3, 2)
+
+        # 3. It passes the contract kit.
+        record = registry.get("fusion", plugin)
+        report = check_plugin(record, on_fail="raise")
+        assert report.ok and len(report.results) > 5
+    finally:
+        _pip("uninstall", "-y", dist)
+    importlib.invalidate_caches()
+    assert not any(r.name == plugin for r in PluginRegistry.discover().records())
