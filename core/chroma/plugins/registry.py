@@ -341,7 +341,7 @@ class PluginRegistry:
         installed = sorted({r.name for r in self.records(kind) if r.kind == kind})
         known = sorted(set(installed) | {n for n, fp in FIRST_PARTY_PLUGINS.items() if fp.kind == kind})
         parts = [f"unknown {kind} plugin {name!r}{where}."]
-        suggestion = difflib.get_close_matches(name, [k for k in known if k != name], n=1, cutoff=0.6)
+        suggestion = difflib.get_close_matches(name, [k for k in known if k != name], n=1, cutoff=0.7)
         if suggestion:
             parts.append(f"Did you mean {suggestion[0]!r}?")
         listing = ", ".join(
