@@ -16,6 +16,8 @@ from chroma import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "chroma.cli.plugins_cmd",
     "chroma.cli.config_cmd",
+    "chroma.cli.data_cmd",
+    "chroma.cli.precompute_cmd",
 )
 
 
