@@ -1,0 +1,39 @@
+"""Contract test kit for chroma plugins (needs the ``test`` extra: pytest, hypothesis).
+
+* :func:`parametrize_with_contract` — pytest decorator running every applicable
+  contract check on each plugin (``"installed"``, registry names, specs, or your own classes).
+* :func:`check_plugin` — the same without pytest; returns a :class:`ContractReport`.
+* :mod:`chroma.testing.strategies` — public Hypothesis strategies for masked
+  multimodal batches, audio and MIDI batches.
+
+Checks are chosen by plugin kind and capabilities (``uses_sequences``,
+``returns_sequence``, ``pretrained``); a plugin's ``test_config`` capability gives
+the small options the kit builds it with.
+"""
+
+from chroma.testing import strategies
+from chroma.testing.parametrize import (
+    CheckResult,
+    ContractCheckWarning,
+    ContractError,
+    ContractReport,
+    check_plugin,
+    parametrize_with_contract,
+    yield_checks,
+)
+from chroma.testing.targets import ContractTarget, SkipCheck, as_targets, target_from_spec
+
+__all__ = [
+    "CheckResult",
+    "ContractCheckWarning",
+    "ContractError",
+    "ContractReport",
+    "ContractTarget",
+    "SkipCheck",
+    "as_targets",
+    "check_plugin",
+    "parametrize_with_contract",
+    "strategies",
+    "target_from_spec",
+    "yield_checks",
+]

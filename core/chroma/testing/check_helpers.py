@@ -1,0 +1,110 @@
+"""Shared pieces of the fusion and encoder checks: Hypothesis settings and assertions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from torch import Tensor, nn
+
+from chroma.testing.targets import ContractTarget
+
+#: Examples per Hypothesis-driven check unless the target's ``test_max_examples`` capability says otherwise.
+DEFAULT_MAX_EXAMPLES = 10
+
+
+def run_examples(target: ContractTarget, *strategies: st.SearchStrategy[Any]) -> Callable[[Callable[..., None]], None]:
+    """Run the decorated body over Hypothesis examples, reproducibly (derandomised, no database).
+
+    Shrinking is off: the first failing example is reported as drawn, which
+    keeps failing checks fast (each failure message names the mask/rows).
+
+    Usage inside a check::
+
+        @run_examples(target, multimodal_batches(dims))
+        def _(batch): ...
+    """
+
+    def decorate(body: Callable[..., None]) -> None:
+        configured = settings(
+            max_examples=int(target.capability("test_max_examples", DEFAULT_MAX_EXAMPLES)),
+            deadline=None,
+            derandomize=True,
+            database=None,
+            print_blob=False,
+            phases=(Phase.explicit, Phase.reuse, Phase.generate),
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        configured(given(*strategies)(body))()
+
+    return decorate
+
+
+def assert_close(
+    target: ContractTarget, what: str, actual: Tensor, expected: Tensor, *, atol: float = 1e-5, rtol: float = 1e-4
+) -> None:
+    """Fail naming the plugin, the property, the differing rows and the largest difference.
+
+    Elementwise ``|actual - expected| <= atol + rtol * |expected|``; NaN never matches.
+    """
+    if actual.shape != expected.shape:
+        raise AssertionError(f"{target!r}: {what}: shapes {tuple(actual.shape)} vs {tuple(expected.shape)}")
+    close = torch.isclose(actual, expected, rtol=rtol, atol=atol)
+    if not close.all():
+        rows = torch.nonzero(~close.reshape(close.shape[0], -1).all(dim=1)).flatten().tolist() if close.dim() else []
+        worst = (actual - expected).abs().nan_to_num(nan=float("inf")).max().item()
+        raise AssertionError(f"{target!r}: {what} (rows {rows}, max abs difference {worst:.3g})")
+
+
+def assert_finite(target: ContractTarget, what: str, tensor: Tensor) -> None:
+    """Fail naming the plugin when ``tensor`` holds NaN or ±inf."""
+    if not torch.isfinite(tensor).all():
+        bad = (~torch.isfinite(tensor)).reshape(tensor.shape[0], -1).any(dim=1) if tensor.dim() else tensor
+        rows = torch.nonzero(bad).flatten().tolist() if tensor.dim() else []
+        raise AssertionError(f"{target!r}: {what} is not finite (rows {rows})")
+
+
+def state_round_trip(target: ContractTarget, source: nn.Module, fresh: nn.Module) -> None:
+    """Load ``source``'s state into ``fresh`` through safetensors bytes (as checkpoints do)."""
+    state = {k: v.detach().clone().contiguous() for k, v in source.state_dict().items()}
+    try:
+        payload = save_safetensors(state)
+    except Exception as exc:
+        raise AssertionError(f"{target!r}: state_dict cannot be written as safetensors: {exc}") from exc
+    missing, unexpected = fresh.load_state_dict(load_safetensors(payload), strict=False)
+    if missing or unexpected:
+        raise AssertionError(f"{target!r}: state_dict keys differ: missing {missing}, unexpected {unexpected}")
+
+
+def param_shapes(module: nn.Module) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` of every parameter and buffer."""
+    shapes = {name: tuple(p.shape) for name, p in module.named_parameters()}
+    shapes.update({name: tuple(b.shape) for name, b in module.named_buffers()})
+    return shapes
+
+
+def json_round_trip_config(target: ContractTarget) -> tuple[Any, Any]:
+    """The target's config and the config rebuilt from its JSON ``model_dump``."""
+    config = target.config()
+    dumped = json.loads(json.dumps(config.model_dump(mode="json")))
+    rebuilt = target.config_model.model_validate(dumped)
+    if rebuilt != config:
+        raise AssertionError(f"{target!r}: config changed through model_dump/model_validate: {config} -> {rebuilt}")
+    return config, rebuilt
+
+
+__all__ = [
+    "DEFAULT_MAX_EXAMPLES",
+    "assert_close",
+    "assert_finite",
+    "json_round_trip_config",
+    "param_shapes",
+    "run_examples",
+    "state_round_trip",
+]

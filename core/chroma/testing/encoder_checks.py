@@ -1,0 +1,260 @@
+"""Contract checks every encoder plugin (audio, MIDI, text) must pass.
+
+Each check takes a :class:`~chroma.testing.targets.ContractTarget` of an
+encoder kind, builds fresh encoders with the target's small options and raises
+``AssertionError`` naming the plugin and the broken property.
+:func:`encoder_checks` selects the checks that apply (by modality and
+``returns_sequence``). Pretrained plugins are checked only when they declare a
+``test_config`` capability (small random-init options); otherwise the checks
+that build the encoder are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from hypothesis import strategies as st
+
+from chroma.contracts import MIDI_EVENT_FEATURES, AudioBatch, Encoder, EncoderOutput, MidiBatch, TextBatch
+from chroma.testing import strategies as cst
+from chroma.testing.check_helpers import (
+    assert_close,
+    assert_finite,
+    json_round_trip_config,
+    param_shapes,
+    run_examples,
+    state_round_trip,
+)
+from chroma.testing.targets import ContractTarget, SkipCheck
+
+Check = Callable[[ContractTarget], None]
+Batch = AudioBatch | MidiBatch | TextBatch
+
+
+def _modality(target: ContractTarget) -> str:
+    return target.kind.removesuffix("_encoder")
+
+
+def _encoder(target: ContractTarget, **kwargs: Any) -> Encoder:
+    if target.capability("pretrained") and "test_config" not in target.capabilities and not target.options:
+        raise SkipCheck(f"{target!r} is pretrained and declares no test_config capability")
+    module = target.build(**kwargs)
+    assert isinstance(module, Encoder)
+    return module
+
+
+def _inputs(target: ContractTarget, encoder: Encoder, batch: Any = None) -> st.SearchStrategy[Batch]:
+    """Inputs for the encoder's modality (the ``test_seconds`` capability bounds audio/MIDI length)."""
+    seconds = float(target.capability("test_seconds", 1.0))
+    modality = _modality(target)
+    if modality == "audio":
+        return cst.audio_batches(int(encoder.sample_rate or 0), batch=batch, max_seconds=seconds)
+    if modality == "midi":
+        return cst.midi_batches(batch=batch, duration=max(seconds, 1.0) * 4)
+    return cst.text_batches(batch=batch)
+
+
+def _row(batch: Batch, row: int) -> Batch:
+    """Row ``row`` as a batch of one, keeping the padded width."""
+    sl = slice(row, row + 1)
+    if isinstance(batch, AudioBatch):
+        return AudioBatch(batch.waveform[sl], batch.lengths[sl], batch.sample_rate)
+    if isinstance(batch, MidiBatch):
+        return MidiBatch(batch.events[sl], batch.lengths[sl], batch.duration)
+    texts = None if batch.texts is None else batch.texts[sl]
+    emb = None if batch.embeddings is None else batch.embeddings[sl]
+    return TextBatch(texts, emb)
+
+
+def _size(batch: Batch) -> int:
+    if isinstance(batch, AudioBatch):
+        return batch.waveform.shape[0]
+    if isinstance(batch, MidiBatch):
+        return batch.events.shape[0]
+    return len(batch.texts or []) if batch.embeddings is None else batch.embeddings.shape[0]
+
+
+def _check_output(target: ContractTarget, encoder: Encoder, out: EncoderOutput, batch: int, what: str) -> None:
+    if not isinstance(out, EncoderOutput):
+        raise AssertionError(f"{target!r}: forward returned {type(out).__name__}, not EncoderOutput")
+    if tuple(out.pooled.shape) != (batch, encoder.output_dim):
+        raise AssertionError(
+            f"{target!r}: pooled must be [{batch}, {encoder.output_dim}], got {tuple(out.pooled.shape)} ({what})"
+        )
+    if not out.pooled.is_floating_point():
+        raise AssertionError(f"{target!r}: pooled dtype {out.pooled.dtype} is not floating point ({what})")
+    assert_finite(target, f"pooled ({what})", out.pooled)
+    if out.sequence is not None:
+        seq, valid = out.sequence, out.sequence_mask
+        assert valid is not None
+        if seq.dim() != 3 or seq.shape[0] != batch or tuple(valid.shape) != tuple(seq.shape[:2]):
+            raise AssertionError(
+                f"{target!r}: sequence must be [B, T, D] with mask [B, T]; got {tuple(seq.shape)} "
+                f"and {tuple(valid.shape)} ({what})"
+            )
+        if valid.dtype != torch.bool:
+            raise AssertionError(f"{target!r}: sequence_mask dtype {valid.dtype} is not bool ({what})")
+        assert_finite(target, f"sequence at valid positions ({what})", seq[valid])
+
+
+def check_encoder_declares_contract(target: ContractTarget) -> None:
+    """Declared modality, output_dim, sample_rate, name and returns_sequence are consistent."""
+    encoder = _encoder(target)
+    modality = _modality(target)
+    if encoder.modality != modality:
+        raise AssertionError(f"{target!r}: encoder.modality is {encoder.modality!r}, kind says {modality!r}")
+    if not isinstance(encoder.output_dim, int) or encoder.output_dim <= 0:
+        raise AssertionError(f"{target!r}: output_dim must be a positive int, got {encoder.output_dim!r}")
+    if modality == "audio":
+        if not isinstance(encoder.sample_rate, int) or encoder.sample_rate <= 0:
+            raise AssertionError(f"{target!r}: audio encoders need a positive int sample_rate, got {encoder.sample_rate!r}")
+    elif encoder.sample_rate is not None:
+        raise AssertionError(f"{target!r}: sample_rate must be None for a {modality} encoder")
+    declared = getattr(type(encoder), "name", target.name)
+    if declared != target.name:
+        raise AssertionError(f"{target!r}: class name attribute {declared!r} != plugin name {target.name!r}")
+    if "returns_sequence" in target.capabilities and bool(target.capabilities["returns_sequence"]) != encoder.returns_sequence:
+        raise AssertionError(
+            f"{target!r}: capability returns_sequence={target.capabilities['returns_sequence']} "
+            f"but the class says {encoder.returns_sequence}"
+        )
+
+
+def check_encoder_output_shape(target: ContractTarget) -> None:
+    """``pooled`` is ``[B, output_dim]`` and finite for varied lengths and batch sizes incl. 1."""
+    encoder = _encoder(target)
+
+    @run_examples(target, _inputs(target, encoder))
+    def _(batch: Batch) -> None:
+        with torch.no_grad():
+            out = encoder(batch)
+        _check_output(target, encoder, out, _size(batch), "varied input")
+        if not encoder.returns_sequence and out.sequence is not None:
+            raise AssertionError(f"{target!r}: returns a sequence but declares returns_sequence=False")
+
+
+def check_encoder_degenerate_inputs(target: ContractTarget) -> None:
+    """Finite output for silence and empty audio, empty MIDI (lengths 0) and empty lyrics."""
+    encoder = _encoder(target)
+    modality = _modality(target)
+    if modality == "audio":
+        rate = int(encoder.sample_rate or 0)
+        width = max(1, int(float(target.capability("test_seconds", 1.0)) * rate))
+        batch: Batch = AudioBatch(torch.zeros(3, width), torch.tensor([width, width // 2, 0]), rate)
+    elif modality == "midi":
+        batch = MidiBatch(torch.zeros(2, 1, len(MIDI_EVENT_FEATURES)), torch.zeros(2, dtype=torch.long), 4.0)
+    else:
+        batch = TextBatch(texts=["", " "])
+    with torch.no_grad():
+        _check_output(target, encoder, encoder(batch), _size(batch), f"degenerate {modality} input")
+
+
+def _pad(batch: Batch, extra: int) -> Batch:
+    """``batch`` with ``extra`` more zero positions past every row's length."""
+    if isinstance(batch, AudioBatch):
+        return AudioBatch(F.pad(batch.waveform, (0, extra)), batch.lengths, batch.sample_rate)
+    assert isinstance(batch, MidiBatch)
+    return MidiBatch(F.pad(batch.events, (0, 0, 0, extra)), batch.lengths, batch.duration)
+
+
+def check_encoder_padding_invariance(target: ContractTarget) -> None:
+    """Appending zero padding beyond ``lengths`` does not change the pooled output."""
+    encoder = _encoder(target)
+    rate = int(encoder.sample_rate or 0)
+
+    @run_examples(target, _inputs(target, encoder), st.integers(1, max(8, rate // 10)))
+    def _(batch: Batch, extra: int) -> None:
+        with torch.no_grad():
+            reference = encoder(batch).pooled
+            padded = encoder(_pad(batch, extra)).pooled
+        assert_close(target, f"pooled output changed after {extra} padding positions", padded, reference, atol=1e-4)
+
+
+def check_encoder_batch_independence(target: ContractTarget) -> None:
+    """In eval mode row ``i``'s output equals the output for row ``i`` alone."""
+    encoder = _encoder(target)
+
+    @run_examples(target, _inputs(target, encoder, batch=cst.batch_sizes(2, 4)))
+    def _(batch: Batch) -> None:
+        with torch.no_grad():
+            together = encoder(batch).pooled
+            for row in range(_size(batch)):
+                alone = encoder(_row(batch, row)).pooled
+                assert_close(target, f"row {row} depends on other rows", together[row : row + 1], alone, atol=1e-4)
+
+
+def check_encoder_eval_determinism(target: ContractTarget) -> None:
+    """Two eval-mode passes on the same input agree exactly."""
+    encoder = _encoder(target)
+
+    @run_examples(target, _inputs(target, encoder))
+    def _(batch: Batch) -> None:
+        with torch.no_grad():
+            first, second = encoder(batch).pooled, encoder(batch).pooled
+        assert_close(target, "eval-mode output is not deterministic", second, first, atol=0.0, rtol=0.0)
+
+
+def check_encoder_state_round_trip(target: ContractTarget) -> None:
+    """A fresh build loading the state_dict (through safetensors) gives the same outputs."""
+    source = _encoder(target, seed=0)
+    fresh = _encoder(target, seed=1)
+    state_round_trip(target, source, fresh)
+    fresh.eval()
+
+    @run_examples(target, _inputs(target, source))
+    def _(batch: Batch) -> None:
+        with torch.no_grad():
+            assert_close(
+                target,
+                "outputs differ after load_state_dict (state kept outside the state_dict?)",
+                fresh(batch).pooled,
+                source(batch).pooled,
+                atol=0.0,
+                rtol=0.0,
+            )
+
+
+def check_encoder_config_round_trip(target: ContractTarget) -> None:
+    """The config survives JSON model_dump/model_validate and rebuilds the same parameter shapes."""
+    config, rebuilt = json_round_trip_config(target)
+    first = param_shapes(_encoder(target, config=config))
+    second = param_shapes(_encoder(target, config=rebuilt))
+    if first != second:
+        raise AssertionError(f"{target!r}: rebuilt from its dumped config with other parameters")
+
+
+def check_encoder_sequence_contract(target: ContractTarget) -> None:
+    """``returns_sequence`` encoders give a ``[B, T, D]`` sequence with a bool mask, consistently wide."""
+    encoder = _encoder(target)
+    widths: set[int] = set()
+
+    @run_examples(target, _inputs(target, encoder))
+    def _(batch: Batch) -> None:
+        with torch.no_grad():
+            out = encoder(batch)
+        if out.sequence is None:
+            raise AssertionError(f"{target!r}: declares returns_sequence but returned no sequence")
+        _check_output(target, encoder, out, _size(batch), "sequence")
+        widths.add(out.sequence.shape[-1])
+
+    if len(widths) > 1:
+        raise AssertionError(f"{target!r}: sequence width varies between batches: {sorted(widths)}")
+
+
+def encoder_checks(target: ContractTarget) -> Iterator[Check]:
+    """The checks that apply to ``target``, chosen by its modality and capabilities."""
+    yield check_encoder_declares_contract
+    yield check_encoder_output_shape
+    yield check_encoder_degenerate_inputs
+    if _modality(target) in ("audio", "midi"):
+        yield check_encoder_padding_invariance
+    yield check_encoder_batch_independence
+    yield check_encoder_eval_determinism
+    yield check_encoder_state_round_trip
+    yield check_encoder_config_round_trip
+    if target.capability("returns_sequence"):
+        yield check_encoder_sequence_contract
+

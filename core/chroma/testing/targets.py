@@ -1,0 +1,233 @@
+"""What the contract kit checks: one buildable plugin with small test options.
+
+A :class:`ContractTarget` is made from a registry name, a
+:class:`~chroma.plugins.PluginSpec`, a registry record, or directly from a
+third party's :class:`~chroma.contracts.FusionModule` / :class:`~chroma.contracts.Encoder`
+subclass or factory (see :func:`as_targets`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from chroma.contracts import Encoder, FusionModule
+from chroma.plugins.spec import PLUGIN_KINDS, PluginConfig, PluginSpec
+
+__all__ = ["ContractTarget", "SkipCheck", "as_targets", "target_from_spec"]
+
+#: Small widths the kit builds fusions with (fast, and unequal so mix-ups show).
+SMALL_INPUT_DIMS: dict[str, int] = {"text": 12, "audio": 8, "midi": 10}
+SMALL_SEQUENCE_DIMS: dict[str, int] = {"text": 6, "audio": 8, "midi": 5}
+SMALL_HIDDEN_DIM = 16
+
+
+class SkipCheck(Exception):
+    """Raised by a check that does not apply to its target (reported as skipped)."""
+
+
+@dataclass(frozen=True)
+class ContractTarget:
+    """A plugin the kit can build fresh instances of.
+
+    Attributes:
+        name: plugin name, used in test ids.
+        kind: one of :data:`chroma.plugins.PLUGIN_KINDS`.
+        factory: encoders: ``factory(config) -> Encoder``; fusions:
+            ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims) -> FusionModule``.
+        config_model: the plugin's config model.
+        options: small config options to build with (e.g. the spec's ``test_config`` capability).
+        capabilities: flags selecting checks (``uses_sequences``, ``returns_sequence``, ``pretrained`` ...).
+        input_dims: fusion input widths.
+        hidden_dim: fusion output width.
+        sequence_dims: fusion sequence widths (used when ``uses_sequences``).
+        load_error: why the plugin could not be loaded (only a loading check runs then).
+    """
+
+    name: str
+    kind: str
+    factory: Callable[..., nn.Module] | None
+    config_model: type[PluginConfig] = PluginConfig
+    options: Mapping[str, Any] = field(default_factory=dict)
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
+    input_dims: Mapping[str, int] = field(default_factory=lambda: dict(SMALL_INPUT_DIMS))
+    hidden_dim: int = SMALL_HIDDEN_DIM
+    sequence_dims: Mapping[str, int] = field(default_factory=lambda: dict(SMALL_SEQUENCE_DIMS))
+    load_error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in PLUGIN_KINDS:
+            raise ValueError(f"contract target {self.name!r}: kind {self.kind!r} is not one of {PLUGIN_KINDS}")
+
+    def __repr__(self) -> str:  # shown in pytest ids and failure messages
+        return f"<{self.kind} plugin {self.name!r}>"
+
+    @property
+    def is_fusion(self) -> bool:
+        return self.kind == "fusion"
+
+    def capability(self, key: str, default: Any = False) -> Any:
+        return self.capabilities.get(key, default)
+
+    def config(self, options: Mapping[str, Any] | None = None) -> PluginConfig:
+        """The validated config for ``options`` (default: the target's small options)."""
+        return self.config_model.model_validate(dict(self.options if options is None else options))
+
+    def with_options(self, **options: Any) -> ContractTarget:
+        """A copy building with ``options`` merged over the current ones."""
+        return replace(self, options={**self.options, **options})
+
+    def build(
+        self,
+        *,
+        seed: int = 0,
+        config: PluginConfig | None = None,
+        missing: str = "learned_null",
+    ) -> nn.Module:
+        """A fresh module initialised from ``seed`` (global RNG state is left untouched).
+
+        Args:
+            seed: torch seed for parameter initialisation.
+            config: config to build with (default: :meth:`config`).
+            missing: fusion missing-modality strategy.
+        """
+        if self.factory is None:
+            raise SkipCheck(f"{self!r} did not load: {self.load_error}")
+        cfg = self.config() if config is None else config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if self.is_fusion:
+                module = self.factory(
+                    cfg,
+                    input_dims=dict(self.input_dims),
+                    hidden_dim=self.hidden_dim,
+                    missing=missing,
+                    sequence_dims=dict(self.sequence_dims),
+                )
+            else:
+                module = self.factory(cfg)
+        expected = FusionModule if self.is_fusion else Encoder
+        if not isinstance(module, expected):
+            raise AssertionError(
+                f"{self!r}: factory returned {type(module).__name__}, not a {expected.__name__} subclass"
+            )
+        return module.eval()
+
+
+def target_from_spec(spec: PluginSpec, options: Mapping[str, Any] | None = None) -> ContractTarget:
+    """Target for a spec, built with ``options`` or else its ``test_config`` capability."""
+    try:
+        factory = spec.load_factory()
+        error = None
+    except Exception as exc:  # noqa: BLE001 - reported by the loading check
+        factory, error = None, f"importing factory {spec.factory!r} failed: {type(exc).__name__}: {exc}"
+    test_options = spec.capabilities.get("test_config", {}) if options is None else options
+    return ContractTarget(
+        name=spec.name,
+        kind=spec.kind,
+        factory=factory,
+        config_model=spec.config_model,
+        options=dict(test_options),
+        capabilities=dict(spec.capabilities),
+        load_error=error,
+    )
+
+
+def _wants_config(cls: type) -> bool:
+    params = list(inspect.signature(cls.__init__).parameters)
+    return len(params) > 1 and params[1] == "config"
+
+
+def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget:
+    """Wrap a FusionModule/Encoder subclass (constructor with or without a leading ``config``)."""
+    config_model = type(config) if config is not None else PluginConfig
+    options = config.model_dump() if config is not None else {}
+    takes_config = _wants_config(cls)
+
+    if issubclass(cls, FusionModule):
+
+        def build_fusion(cfg: PluginConfig, **kwargs: Any) -> nn.Module:
+            return cls(cfg, **kwargs) if takes_config else cls(**kwargs)
+
+        return ContractTarget(
+            name=getattr(cls, "name", cls.__name__),
+            kind="fusion",
+            factory=build_fusion,
+            config_model=config_model,
+            options=options,
+            capabilities={"uses_sequences": cls.uses_sequences},
+        )
+    if issubclass(cls, Encoder):
+
+        def build_encoder(cfg: PluginConfig) -> nn.Module:
+            return cls(cfg) if takes_config else cls()
+
+        return ContractTarget(
+            name=getattr(cls, "name", cls.__name__),
+            kind=f"{cls.modality}_encoder",
+            factory=build_encoder,
+            config_model=config_model,
+            options=options,
+            capabilities={"returns_sequence": cls.returns_sequence},
+        )
+    raise TypeError(f"{cls.__name__} is neither a chroma FusionModule nor an Encoder subclass")
+
+
+def _targets_from_registry(selector: str) -> list[ContractTarget]:
+    from chroma.plugins.registry import get_registry
+
+    records = get_registry().records()
+    if selector != "installed":
+        kind, _, name = selector.rpartition(":")
+        records = [r for r in records if r.name == name and (not kind or r.kind == kind)]
+        if not records:
+            raise ValueError(f"chroma.testing: no installed plugin named {selector!r}")
+    return [_target_from_record(r) for r in records if r.status != "disabled"]
+
+
+def _target_from_record(record: Any) -> ContractTarget:
+    """Target for a registry record; a record that failed to load keeps only its error."""
+    if record.status == "active":
+        return target_from_spec(record.spec)
+    return ContractTarget(
+        name=record.name,
+        kind=record.kind,
+        factory=None,
+        load_error=f"registry status {record.status!r}: {record.error}",
+    )
+
+
+def as_targets(plugins: Any) -> list[ContractTarget]:
+    """Normalise what :func:`~chroma.testing.parametrize_with_contract` accepts.
+
+    Args:
+        plugins: ``"installed"`` (every registry plugin), or an iterable of:
+            registry names (``"late"`` or ``"fusion:late"``), :class:`PluginSpec`,
+            registry records (anything with a ``.spec``), :class:`ContractTarget`,
+            FusionModule/Encoder subclasses, or ``(subclass, config)`` pairs.
+    """
+    if isinstance(plugins, str):
+        return _targets_from_registry(plugins)
+    items: Iterable[Any] = plugins
+    targets: list[ContractTarget] = []
+    for item in items:
+        if isinstance(item, ContractTarget):
+            targets.append(item)
+        elif isinstance(item, PluginSpec):
+            targets.append(target_from_spec(item))
+        elif isinstance(item, str):
+            targets.extend(_targets_from_registry(item))
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], type):
+            targets.append(_target_from_class(item[0], item[1]))
+        elif isinstance(item, type):
+            targets.append(_target_from_class(item, None))
+        elif hasattr(item, "status") and hasattr(item, "spec"):
+            targets.append(_target_from_record(item))
+        else:
+            raise TypeError(f"chroma.testing: cannot check {item!r}; pass a spec, name, target or plugin class")
+    return targets

@@ -1,0 +1,70 @@
+"""The ``late`` fusion: the contract kit on itself plus the design-D5 specifics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from pydantic import ValidationError
+from torch import nn
+
+from chroma.testing import parametrize_with_contract
+from chroma_fusion_late.fusion import LateFusion, build
+from chroma_fusion_late.plugin import LateFusionConfig, chroma_plugins
+
+SPEC = chroma_plugins()[0]
+D5_DIMS = {"text": 768, "audio": 512, "midi": 512}
+
+
+@parametrize_with_contract([SPEC])
+def test_late_fusion_contract(plugin, check):
+    check(plugin)
+
+
+def test_defaults_build_the_d5_network():
+    fusion = build(LateFusionConfig(), input_dims=D5_DIMS, hidden_dim=512)
+    layers = list(fusion.mlp)
+    assert [type(layer) for layer in layers] == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
+    assert (layers[0].in_features, layers[0].out_features) == (1792, 1024)
+    assert layers[2].p == 0.3
+    assert (layers[3].in_features, layers[3].out_features) == (1024, 512)
+    assert all(isinstance(p, nn.Identity) for p in fusion.projections.values())
+
+
+def test_concatenation_follows_modality_order():
+    """With identity projections and an identity-initialised MLP the output is the raw concat."""
+    dims = {"text": 2, "audio": 3, "midi": 1}
+    fusion = build(LateFusionConfig(mlp_dims=[]), input_dims=dims, hidden_dim=6)
+    with torch.no_grad():
+        fusion.mlp[0].weight.copy_(torch.eye(6))
+        fusion.mlp[0].bias.zero_()
+    emb = {"text": torch.tensor([[1.0, 2.0]]), "audio": torch.tensor([[3.0, 4.0, 5.0]]), "midi": torch.tensor([[6.0]])}
+    out = fusion(emb, torch.ones(1, 3, dtype=torch.bool)).hidden
+    assert out.tolist() == [[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]]
+
+
+def test_projection_widths():
+    fusion = build(LateFusionConfig(project_dim=32, mlp_dims=[64, 48]), input_dims=D5_DIMS, hidden_dim=16)
+    assert fusion.projections["text"][0].in_features == 768
+    assert fusion.mlp[0].in_features == 3 * 32
+    assert fusion(
+        {m: torch.randn(4, d) for m, d in D5_DIMS.items()}, torch.ones(4, 3, dtype=torch.bool)
+    ).hidden.shape == (4, 16)
+
+
+def test_subset_of_modalities():
+    fusion = build(LateFusionConfig(mlp_dims=[8]), input_dims={"midi": 5}, hidden_dim=4)
+    mask = torch.tensor([[False, False, True], [False, False, False]])
+    out = fusion({"midi": torch.randn(2, 5)}, mask).hidden
+    assert out.shape == (2, 4) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("options", [{"dropout": 1.0}, {"mlp_dims": [0]}, {"project_dim": -1}, {"hidden": 3}])
+def test_bad_options_are_rejected(options):
+    with pytest.raises(ValidationError):
+        SPEC.parse_config(options)
+
+
+def test_spec_is_importable_without_torch_modules():
+    assert SPEC.name == "late" and SPEC.kind == "fusion"
+    assert SPEC.load_factory() is build
+    assert isinstance(LateFusion, type)
