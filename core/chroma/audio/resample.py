@@ -15,6 +15,8 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
+from chroma.contracts import AudioBatch
+
 #: Zero crossings of the sinc on each side of the filter centre.
 LOWPASS_FILTER_WIDTH = 6
 #: Cut-off as a fraction of the lower Nyquist rate (anti-aliasing margin).
@@ -73,3 +75,18 @@ def resample(waveform: Tensor, orig_sr: int, new_sr: int) -> Tensor:
     out = out.transpose(1, 2).reshape(flat.shape[0], -1)
     out = out[:, : resampled_length(shape[-1], orig_sr, new_sr)]
     return out.reshape(*shape[:-1], out.shape[-1])
+
+
+def resample_batch(batch: AudioBatch, new_sr: int) -> AudioBatch:
+    """An :class:`~chroma.contracts.AudioBatch` at ``new_sr`` Hz (the same batch when already there).
+
+    ``waveform [B, S]`` becomes ``[B, ceil(S * new / orig)]`` and each length
+    ``n`` becomes ``ceil(n * new / orig)``; samples past a row's new length are
+    padding (they may hold the filter's decaying tail) and encoders ignore them.
+    """
+    if batch.sample_rate == new_sr:
+        return batch
+    gcd = math.gcd(int(batch.sample_rate), int(new_sr))
+    orig, new = int(batch.sample_rate) // gcd, int(new_sr) // gcd
+    lengths = -torch.div(-batch.lengths * new, orig, rounding_mode="floor")
+    return AudioBatch(resample(batch.waveform, batch.sample_rate, new_sr), lengths, int(new_sr))

@@ -1,0 +1,1 @@
+"""Chroma ``cnn`` audio encoder: log-mel spectrogram through a small CNN."""

@@ -1,0 +1,120 @@
+"""The ``cnn`` audio encoder: log-mel spectrogram -> conv blocks -> frames and a pooled vector.
+
+Padding invariance is exact: spectrogram frames are uncentred (a frame exists
+only where its whole window lies inside the row's ``length``), every block
+zeroes the frames past the row's valid count, normalisation is per position
+(LayerNorm over channels) and pooling is masked. Trailing zero padding, or
+another row's length, therefore cannot change a row's output.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from chroma.audio.mel import MelSpectrogram
+from chroma.audio.resample import resample_batch
+from chroma.contracts import AudioBatch, Encoder, EncoderOutput
+from chroma_audio_cnn.plugin import AudioCnnConfig
+
+#: Scale of the dB log-mel fed to the first block (~[-5, 2] for audio in [-1, 1]).
+_DB_SCALE = 1.0 / 20.0
+
+
+class _ConvBlock(nn.Module):
+    """3x3 conv -> LayerNorm over channels -> ReLU -> 2x2 max-pool (ceil), masked in time."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.norm = nn.LayerNorm(out_channels)
+
+    def forward(self, x: Tensor, frames: Tensor) -> tuple[Tensor, Tensor]:
+        """``x [B, C_in, F, T]`` with ``frames [B]`` valid time steps -> ``([B, C_out, ceil(F/2), ceil(T/2)], frames')``."""
+        x = self.norm(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        x = F.relu(x) * _time_mask(frames, x.shape[-1])[:, None, None, :]
+        x = F.max_pool2d(x, kernel_size=2, ceil_mode=True)
+        return x, torch.div(frames + 1, 2, rounding_mode="floor")
+
+
+def _time_mask(frames: Tensor, width: int) -> Tensor:
+    """``[B, width]`` bool, True at the first ``frames[b]`` steps."""
+    return torch.arange(width, device=frames.device)[None, :] < frames[:, None]
+
+
+class AudioCnnEncoder(Encoder):
+    """Waveform ``[B, S]`` -> pooled ``[B, hidden_dim]`` and frames ``[B, T, hidden_dim]``.
+
+    ``T = ceil(frames / 2**len(channels))`` for ``frames = (S - n_fft) // hop + 1``.
+    The pooled vector projects the masked mean and max of the frames; rows with
+    no complete STFT frame (shorter than ``n_fft``, or absent) pool to zeros.
+    """
+
+    name = "cnn"
+    version = "1"
+    modality = "audio"
+    returns_sequence = True
+
+    def __init__(self, config: AudioCnnConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.sample_rate = config.sample_rate
+        self.output_dim = config.hidden_dim
+        self.sequence_dim = config.hidden_dim
+        self.mel = MelSpectrogram(
+            sample_rate=config.sample_rate,
+            n_fft=config.n_fft,
+            hop_length=config.hop_length,
+            f_min=config.f_min,
+            f_max=config.f_max,
+            n_mels=config.n_mels,
+            center=False,
+            mel_scale=config.mel_scale,
+            output="db",
+        )
+        widths = (1, *config.channels)
+        self.blocks = nn.ModuleList(_ConvBlock(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        bands = config.n_mels
+        for _ in config.channels:
+            bands = -(-bands // 2)
+        self.frame_proj = nn.Linear(config.channels[-1] * bands, config.hidden_dim)
+        self.dropout = nn.Dropout(config.dropout)
+        self.pool_proj = nn.Linear(2 * config.hidden_dim, config.hidden_dim)
+
+    def forward(self, batch: AudioBatch) -> EncoderOutput:
+        """Encode mono audio.
+
+        Args:
+            batch: ``waveform [B, S]``, ``lengths [B]`` (resampled first when its
+                ``sample_rate`` differs from :attr:`sample_rate`).
+
+        Returns:
+            ``pooled [B, hidden_dim]``, ``sequence [B, T, hidden_dim]`` (zeros at
+            invalid frames) and ``sequence_mask [B, T]``.
+        """
+        batch = resample_batch(batch, self.sample_rate)
+        wave = batch.waveform
+        if wave.shape[-1] < self.config.n_fft:
+            wave = F.pad(wave, (0, self.config.n_fft - wave.shape[-1]))
+        frames = self.mel.num_frames(batch.lengths.to(wave.device))
+        x = self.mel(wave) * _DB_SCALE  # [B, n_mels, T0]
+        x = (x * _time_mask(frames, x.shape[-1])[:, None, :]).unsqueeze(1)
+        for block in self.blocks:
+            x, frames = block(x, frames)
+        b, c, f, t = x.shape
+        seq = self.frame_proj(self.dropout(x.permute(0, 3, 1, 2).reshape(b, t, c * f)))
+        mask = _time_mask(frames, t)
+        seq = seq * mask[..., None]
+        count = frames.clamp(min=1).to(seq.dtype)[:, None]
+        mean = seq.sum(dim=1) / count
+        peak = seq.masked_fill(~mask[..., None], float("-inf")).amax(dim=1)
+        peak = torch.where(frames[:, None] > 0, peak, torch.zeros_like(peak))
+        pooled = self.pool_proj(self.dropout(torch.cat([mean, peak], dim=-1)))
+        pooled = pooled * (frames > 0)[:, None].to(pooled.dtype)
+        return EncoderOutput(pooled=pooled, sequence=seq, sequence_mask=mask)
+
+
+def build(config: AudioCnnConfig) -> AudioCnnEncoder:
+    """Plugin factory of ``cnn``."""
+    return AudioCnnEncoder(config)
