@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chroma.builtin_plugins import chroma_plugins
 from chroma.config import ChromaConfig, ConfigError
 from chroma.contracts import AudioBatch, MidiBatch, TextBatch
 from chroma.heads import ClassificationHeads
@@ -106,13 +107,16 @@ def test_config_disable_list_applies_to_build(plugin_registry) -> None:
 
 
 def test_end_to_end_passes_encoder_sequences_to_a_sequence_fusion(plugin_registry) -> None:
+    for spec in chroma_plugins():  # core's text encoders, including the pass-through "precomputed"
+        plugin_registry.register_spec(spec, "chroma-core", "0.1.0")
     config = _config(
+        text_encoder={"type": "precomputed", "dim": 12},
         midi_encoder={"type": "test_midi", "hidden_dim": 10, "frozen": False},
         audio_encoder={"type": "test_audio", "hidden_dim": 8, "frame": 32},
         fusion={"strategy": "test_attn", "hidden_dim": 16, "attention_heads": 2},
     )
-    model = build_model(config, LABELS, {"text": 12}, registry=plugin_registry).eval()
-    assert set(model.encoders) == {"audio", "midi"}
+    model = build_model(config, LABELS, registry=plugin_registry).eval()
+    assert set(model.encoders) == {"text", "audio", "midi"}
     assert model.build_info["sequence_dims"] == {"midi": 10}
     batch_size = 4
     midi = _midi_batch(batch_size)

@@ -5,7 +5,8 @@ Two ways in, per modality (they can be mixed in one batch):
 * fast path -- ``batch["embeddings"][modality]`` ``[B, D]`` precomputed vectors (design D4);
 * end to end -- ``batch[modality]`` (:class:`~chroma.contracts.TextBatch`,
   :class:`~chroma.contracts.AudioBatch` or :class:`~chroma.contracts.MidiBatch`) run through
-  that modality's encoder. Without a text encoder, ``TextBatch.embeddings`` is used as is.
+  that modality's encoder (lyric vectors precomputed in the data go through the
+  ``precomputed`` text encoder).
 
 In training mode each present modality of each sample is hidden with probability
 ``modality_dropout`` (the fusion then sees its null embedding), never all present
@@ -166,8 +167,6 @@ class ChromaModel(nn.Module):
                 embeddings[modality] = out.pooled
                 if out.sequence is not None and self.fusion.uses_sequences:
                     sequences[modality] = (out.sequence, out.sequence_mask)
-            elif modality == "text" and getattr(batch.get("text"), "embeddings", None) is not None:
-                embeddings[modality] = batch["text"].embeddings
             else:
                 source = f"batch[{modality!r}]" if modality in self.encoders else (
                     f"a model.{modality}_encoder and batch[{modality!r}]"

@@ -27,14 +27,11 @@ FIRST_PARTY_PLUGINS: dict[str, FirstParty] = {
     "early": FirstParty("fusion", "chroma-fusion-early"),
     "cross_attention": FirstParty("fusion", "chroma-fusion-crossattn"),
     "gated": FirstParty("fusion", "chroma-fusion-gated"),
+    "precomputed": FirstParty("text_encoder", "chroma-core"),
+    "hf_text": FirstParty("text_encoder", "chroma-core"),
 }
 
-#: The core distribution; plugins it registers itself are first-party too.
-CORE_DISTRIBUTION = "chroma-core"
-
-FIRST_PARTY_DISTRIBUTIONS: frozenset[str] = frozenset(
-    {CORE_DISTRIBUTION, *(fp.distribution for fp in FIRST_PARTY_PLUGINS.values())}
-)
+FIRST_PARTY_DISTRIBUTIONS: frozenset[str] = frozenset(fp.distribution for fp in FIRST_PARTY_PLUGINS.values())
 
 
 def first_party_names(kind: str) -> list[str]:
