@@ -102,7 +102,8 @@ def test_plugin_options_are_validated_by_the_plugin(plugin_registry) -> None:
         validate_plugin_options(config, plugin_registry)
     message = str(info.value)
     assert "model.midi_encoder.vocab_sise: unknown key 'vocab_sise' for midi_encoder plugin 'test_midi'" in message
-    assert "allowed keys of 'test_midi': hidden_dim, vocab_size" in message
+    assert "'test_midi' (chroma-test-plugins 1.0); allowed keys: hidden_dim, vocab_size" in message
+    assert "keys every model.midi_encoder section takes: frozen, grad_clip" in message
     assert "model.fusion.attention_heads: Input should be a valid integer" in message
     assert "allowed keys of 'test_attn': attention_heads, dropout" in message
 

@@ -35,6 +35,7 @@ import pluggy
 from pydantic import ValidationError
 
 from chroma.config.errors import ConfigError, error_lines
+from chroma.config.model import EncoderSection, FusionSection
 from chroma.plugins import hookspecs
 from chroma.plugins.errors import (
     PluginConflictError,
@@ -278,7 +279,10 @@ class PluginRegistry:
         )
 
     def records(self, kind: str | None = None) -> list[PluginRecord]:
-        """Every record (sorted by kind, name, distribution), with its current status."""
+        """Every record (sorted by kind, name, distribution), with its current status.
+
+        With ``kind``, entry points that failed to load (kind unknown) are included too.
+        """
         if kind is not None and kind not in PLUGIN_KINDS:
             raise ValueError(f"unknown plugin kind {kind!r}; expected one of {', '.join(PLUGIN_KINDS)}")
         out = [
@@ -387,9 +391,15 @@ class PluginRegistry:
             context = f" for {record.kind} plugin {record.name!r} ({record.provider})"
             lines = error_lines(exc, root=spec.config_model, prefix=yaml_path, context=context)
             keys = ", ".join(sorted(spec.config_model.model_fields)) or "none"
+            section = FusionSection if record.kind == "fusion" else EncoderSection
             raise ConfigError(
-                "\n".join([f"invalid options{context}:", *(f"  {line}" for line in lines),
-                           f"  allowed keys of {record.name!r}: {keys}"])
+                "\n".join([
+                    f"invalid options{context}:",
+                    *(f"  {line}" for line in lines),
+                    *([] if any("; allowed keys:" in line for line in lines)
+                      else [f"  allowed keys of {record.name!r}: {keys}"]),
+                    f"  (keys every {yaml_path} section takes: {', '.join(sorted(section.model_fields))})",
+                ])
             ) from None
 
     def _factory(self, record: PluginRecord) -> Any:
