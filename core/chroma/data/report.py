@@ -94,6 +94,8 @@ class DataReport:
         """Human-readable lines: coverage and absent reasons with example segment ids."""
         lines = [f"segments: {self.segments}"]
         for m in MODALITIES:
+            if not self.present[m] and not self.absent[m]:
+                continue  # modality not loaded
             pct = 100.0 * self.present[m] / self.segments if self.segments else 0.0
             lines.append(f"{m}: present {self.present[m]} ({pct:.1f}%)")
             for reason, ids in sorted(self.absent[m].items()):

@@ -7,6 +7,9 @@
 ``midi/`` for rows whose blob is null, and returns a :class:`SyntheticDataset`
 with the paths and a ready ``DataSection``.
 
+The same arguments give the same bytes, except inside OGG blobs (libvorbis
+picks a random stream serial number).
+
 Content is real: each segment's notes are written as a MIDI file with symusic,
 and its audio is a harmonic synthesis of the same notes (drums as noise bursts).
 Audio is stored mostly as raw little-endian float32 PCM, some rows as WAV, FLAC
@@ -163,7 +166,8 @@ def _lyrics(rng: np.random.Generator, temporal: int, lrc_start: float | None) ->
 
 def encoded_audio(wave: np.ndarray, sr: int, fmt: str) -> bytes:
     """``wave`` as the bytes of a WAV, FLAC or OGG file."""
-    subtype = {"WAV": "FLOAT", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
+    # PCM_16 WAV: libsndfile stamps float WAVs with a time-dependent PEAK chunk.
+    subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS"}[fmt]
     buf = io.BytesIO()
     sf.write(buf, wave, sr, format=fmt, subtype=subtype)
     return buf.getvalue()
@@ -374,11 +378,13 @@ def write_synthetic(
 
 
 def hashed_bag_of_words(text: str, dim: int) -> list[float]:
-    """A deterministic L2-normalised hashed bag of lowercase words of ``text`` (``dim`` floats)."""
+    """A deterministic L2-normalised hashed bag of lowercase words of ``text`` without LRC tags (``dim`` floats)."""
     import zlib
 
+    from chroma.data.lyrics import strip_lrc
+
     vec = np.zeros(dim, dtype=np.float32)
-    for word in text.lower().replace("\n", " ").split():
+    for word in strip_lrc(text).lower().split():
         vec[zlib.crc32(word.encode()) % dim] += 1.0
     norm = float(np.linalg.norm(vec))
     return (vec / norm if norm else vec).tolist()
