@@ -47,14 +47,23 @@ def _encoder(target: ContractTarget, **kwargs: Any) -> Encoder:
 
 
 def _inputs(target: ContractTarget, encoder: Encoder, batch: Any = None) -> st.SearchStrategy[Batch]:
-    """Inputs for the encoder's modality (the ``test_seconds`` capability bounds audio/MIDI length)."""
+    """Inputs for the encoder's modality (the ``test_seconds`` capability bounds audio/MIDI length).
+
+    Text batches carry both strings and precomputed vectors, so string and
+    pass-through text encoders are both served.
+    """
     seconds = float(target.capability("test_seconds", 1.0))
     modality = _modality(target)
     if modality == "audio":
         return cst.audio_batches(int(encoder.sample_rate or 0), batch=batch, max_seconds=seconds)
     if modality == "midi":
         return cst.midi_batches(batch=batch, duration=max(seconds, 1.0) * 4)
-    return cst.text_batches(batch=batch)
+    return cst.text_batches(batch=batch, embedding_dim=_text_embedding_dim(target, encoder))
+
+
+def _text_embedding_dim(target: ContractTarget, encoder: Encoder) -> int:
+    """Width of the precomputed vectors given with texts (``text_embedding_dim`` capability, else ``output_dim``)."""
+    return int(target.capability("text_embedding_dim", encoder.output_dim))
 
 
 def _row(batch: Batch, row: int) -> Batch:
@@ -147,7 +156,7 @@ def check_encoder_degenerate_inputs(target: ContractTarget) -> None:
     elif modality == "midi":
         batch = MidiBatch(torch.zeros(2, 1, len(MIDI_EVENT_FEATURES)), torch.zeros(2, dtype=torch.long), 4.0)
     else:
-        batch = TextBatch(texts=["", " "])
+        batch = TextBatch(texts=["", " "], embeddings=torch.zeros(2, _text_embedding_dim(target, encoder)))
     with torch.no_grad():
         _check_output(target, encoder, encoder(batch), _size(batch), f"degenerate {modality} input")
 
@@ -227,9 +236,8 @@ def check_encoder_config_round_trip(target: ContractTarget) -> None:
 
 
 def check_encoder_sequence_contract(target: ContractTarget) -> None:
-    """``returns_sequence`` encoders give a ``[B, T, D]`` sequence with a bool mask, consistently wide."""
+    """``returns_sequence`` encoders give a ``[B, T, sequence_dim or output_dim]`` sequence with a bool mask."""
     encoder = _encoder(target)
-    widths: set[int] = set()
 
     @run_examples(target, _inputs(target, encoder))
     def _(batch: Batch) -> None:
@@ -238,10 +246,10 @@ def check_encoder_sequence_contract(target: ContractTarget) -> None:
         if out.sequence is None:
             raise AssertionError(f"{target!r}: declares returns_sequence but returned no sequence")
         _check_output(target, encoder, out, _size(batch), "sequence")
-        widths.add(out.sequence.shape[-1])
-
-    if len(widths) > 1:
-        raise AssertionError(f"{target!r}: sequence width varies between batches: {sorted(widths)}")
+        width = out.sequence.shape[-1]
+        declared = encoder.sequence_dim or encoder.output_dim
+        if width != declared:
+            raise AssertionError(f"{target!r}: sequence width {width} != declared sequence_dim/output_dim {declared}")
 
 
 def encoder_checks(target: ContractTarget) -> Iterator[Check]:

@@ -51,6 +51,8 @@ __all__ = [
 GARBAGE_KINDS: tuple[str, ...] = ("nan", "inf", "-inf", "huge", "noise", "zero")
 
 _SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
+#: Letters, punctuation, whitespace and non-ASCII (accents, CJK, emoji) for lyric strings.
+_LYRIC_CHARS = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 ,.'!?-\n\téüßñ漢字歌🎵"
 #: Largest float32 below 1, the upper bound of a MIDI ``position``.
 _BELOW_ONE = 1.0 - 2.0**-24
 
@@ -309,13 +311,24 @@ def text_batches(
     draw: st.DrawFn,
     *,
     batch: int | st.SearchStrategy[int] | None = None,
+    embedding_dim: int | None = None,
     max_chars: int = 80,
     max_batch: int = 4,
 ) -> TextBatch:
-    """:class:`~chroma.contracts.TextBatch` of lyric strings, including ``""`` (absent) and non-ASCII text."""
+    """:class:`~chroma.contracts.TextBatch` of lyric strings, including ``""`` (absent) and non-ASCII text.
+
+    Args:
+        batch: batch size (or strategy); drawn when ``None``.
+        embedding_dim: also give precomputed ``embeddings [B, embedding_dim]``
+            (zero rows where the text is ``""``).
+        max_chars: longest string.
+        max_batch: largest drawn batch.
+    """
     size = _batch(draw, batch, max_batch)
-    line = st.text(
-        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=max_chars
-    )
+    line = st.text(alphabet=_LYRIC_CHARS, max_size=max_chars)
     texts = draw(st.lists(st.one_of(st.just(""), line), min_size=size, max_size=size))
-    return TextBatch(texts=texts)
+    if embedding_dim is None:
+        return TextBatch(texts=texts)
+    vectors = torch.randn(size, embedding_dim, generator=_generator(draw(_SEEDS)))
+    present = torch.tensor([bool(t) for t in texts], dtype=torch.bool).reshape(size, 1)
+    return TextBatch(texts=texts, embeddings=torch.where(present, vectors, torch.zeros_like(vectors)))
