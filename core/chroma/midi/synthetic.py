@@ -20,9 +20,10 @@ def synthetic_midi(
 ) -> bytes:
     """Write a random but musical standard MIDI file.
 
-    Track 0 plays block chords (polyphony, held a whole beat or longer), the other pitched
+    Track 0 plays block chords (polyphony, held up to two beats), the other pitched
     tracks play eighth-note melodies, and an optional drum track (channel 10) plays kick,
-    snare and hi-hat. Programs, key and velocities come from ``seed``.
+    snare and hi-hat. Programs, key and velocities come from ``seed``. No track overlaps
+    two notes of one pitch, so every MIDI reader pairs note-ons and note-offs alike.
 
     Returns:
         The file's bytes (format 1, ``tpq`` ticks per quarter).
@@ -44,14 +45,14 @@ def synthetic_midi(
                     chord = [root + _SCALE[(degree + s) % 7] + 12 * ((degree + s) // 7) for s in (0, 2, 4)]
                     for p in chord:
                         t = b * bar_len + i * beat
-                        track.notes.append(symusic.Note(t, 2 * beat, int(p), int(rng.integers(50, 100))))
+                        track.notes.append(symusic.Note(t, min(2, num - i) * beat, int(p), int(rng.integers(50, 100))))
             else:
                 for i in range(num * 2):
                     if rng.random() < 0.2:
                         continue
                     p = root + 12 + _SCALE[int(rng.integers(0, 7))] + 12 * int(rng.integers(0, 2))
                     t = b * bar_len + i * beat // 2
-                    track.notes.append(symusic.Note(t, int(beat // 2 * rng.uniform(0.5, 1.5)), int(p), int(rng.integers(40, 120))))
+                    track.notes.append(symusic.Note(t, int(beat // 2 * rng.uniform(0.5, 1.0)), int(p), int(rng.integers(40, 120))))
         score.tracks.append(track)
     if drums:
         kit = symusic.Track(name="drums", program=0, is_drum=True)
