@@ -51,6 +51,21 @@ def check_sample_rate(sample_rate: object) -> int:
     return rate
 
 
+def riff_truncated(blob: bytes) -> bool:
+    """Whether a RIFF/WAVE blob ends before its ``data`` chunk's declared end.
+
+    libsndfile silently decodes the frames that are there, so a cut-off WAV would
+    otherwise pass as a short clip.
+    """
+    pos = 12
+    while pos + 8 <= len(blob):
+        chunk, size = blob[pos : pos + 4], int.from_bytes(blob[pos + 4 : pos + 8], "little")
+        if chunk == b"data":
+            return size != 0xFFFFFFFF and pos + 8 + size > len(blob)
+        pos += 8 + size + (size & 1)
+    return True  # no data chunk at all
+
+
 def _soundfile_read(source: io.BytesIO | Path, what: str) -> tuple[np.ndarray, int]:
     try:
         data, rate = sf.read(source, dtype="float32", always_2d=True)
@@ -84,6 +99,8 @@ def decode_audio_blob(blob: bytes, sample_rate: object) -> tuple[np.ndarray, int
         AudioDecodeError: undecodable bytes, bad rate, NaN/inf or no samples.
     """
     fmt = blob_format(blob)
+    if fmt == "wav" and riff_truncated(blob):
+        raise AudioDecodeError("corrupt", f"WAV audio blob of {len(blob)} bytes is truncated (data chunk incomplete)")
     if fmt != "pcm_f32le":
         wave, rate = _soundfile_read(io.BytesIO(blob), f"{fmt} audio blob")
     else:
@@ -100,4 +117,8 @@ def load_audio_file(path: Path) -> tuple[np.ndarray, int]:
     """Decode an audio file from disk to ``([S] float32 mono, sample_rate)``."""
     if not path.is_file():
         raise AudioDecodeError("missing_file", f"audio file {path} does not exist")
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head == b"RIFF" and riff_truncated(path.read_bytes()):
+        raise AudioDecodeError("corrupt", f"WAV audio file {path} is truncated (data chunk incomplete)")
     return check_waveform(*_soundfile_read(path, f"audio file {path}"))
