@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chroma.builtin_plugins import chroma_plugins
-from chroma.config import ChromaConfig, ConfigError
+from chroma.config import ChromaConfig, ConfigError, load_config
 from chroma.contracts import AudioBatch, MidiBatch, TextBatch
 from chroma.heads import ClassificationHeads
 from chroma.model import ChromaModel, build_model, drop_modalities
 from chroma.modality import MODALITIES
+from chroma.plugins.registry import get_registry
 
 LABELS = {
     "temporal_mode": ["past", "present", "future"],
@@ -208,3 +211,20 @@ def test_encoder_width_mismatch_is_rejected(plugin_registry) -> None:
     fusion = plugin_registry.build_fusion("test_concat", input_dims={"midi": 10}, hidden_dim=8)
     with pytest.raises(ValueError, match="midi encoder 'test_midi' outputs 6 features, the fusion expects 10"):
         ChromaModel(fusion, LABELS, {"midi": encoder})
+
+
+@pytest.mark.parametrize("name", ["default", "fusion_early", "fusion_gated", "fusion_cross_attention", "text_only"])
+def test_example_configs_build_with_installed_fusions(name) -> None:
+    """Each example config's fusion (a real installed plugin) builds over precomputed embeddings and runs."""
+    config = load_config(Path(__file__).parents[1] / "configs" / f"{name}.yaml")
+    dims = {"text": 768, "audio": 512, "midi": 512}
+    model = build_model(config, LABELS, {m: dims[m] for m in config.model.modalities}, registry=get_registry())
+    assert type(model.fusion).name == config.model.fusion.strategy
+    model.eval()
+    batch = {
+        "modality_mask": torch.tensor([[True, True, False], [False, False, True], [False, False, False]]),
+        "embeddings": {m: torch.randn(3, d) for m, d in dims.items()},
+    }
+    out = model(batch)
+    assert {h: tuple(v.shape) for h, v in out.logits.items()} == {h: (3, 3) for h in LABELS}
+    assert torch.isfinite(out.hidden).all()
