@@ -313,8 +313,9 @@ def write_synthetic(
         midi_blob, midi_file = None, None
         if midi_kind is not None:
             # A shifted MIDI window means the file's notes really sit ``shift`` seconds late.
-            late = notes + np.array([0, 0, shift, 0]) if shift else notes
-            data = midi_bytes(late, drums, program, bpm=float(song_bpm[song_of[i]]))
+            delay = np.array([0, 0, shift, 0])
+            late_drums = drums + delay if drums is not None else None
+            data = midi_bytes(notes + delay, late_drums, program, bpm=float(song_bpm[song_of[i]]))
             if midi_kind == "blob":
                 midi_blob = data
             elif midi_kind == "disk":
