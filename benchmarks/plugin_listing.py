@@ -57,8 +57,10 @@ def main() -> None:
     args = parser.parse_args()
     listing = [_run(LIST) for _ in range(args.runs)]
     seconds = statistics.median(float(r[0]) for r in listing)
-    print(f"discover+list {listing[0][1]} plugins: {seconds:.3f} s (median of {args.runs}); "
-          f"torch imported: {any(r[2] == 'True' for r in listing)}")
+    print(
+        f"discover+list {listing[0][1]} plugins: {seconds:.3f} s (median of {args.runs}); "
+        f"torch imported: {any(r[2] == 'True' for r in listing)}"
+    )
     torch_s = statistics.median(float(_run(TORCH)[0]) for _ in range(args.runs))
     print(f"import torch alone: {torch_s:.3f} s")
     start = time.perf_counter()
@@ -67,8 +69,10 @@ def main() -> None:
     except subprocess.CalledProcessError as exc:
         print(f"late-fusion step: not measured ({exc.stderr.strip().splitlines()[-1]})")
     else:
-        print(f"late-fusion fast-path forward+backward, batch 64, {args.threads} thread(s): {step_ms:.2f} ms/step "
-              f"(process total {time.perf_counter() - start:.1f} s)")
+        print(
+            f"late-fusion fast-path forward+backward, batch 64, {args.threads} thread(s): {step_ms:.2f} ms/step "
+            f"(process total {time.perf_counter() - start:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-
 from chroma.plugins.registry import DISABLE_ENV, STRICT_ENV, PluginRegistry
 
 #: Holds ``chroma_test_specs`` (light) and ``chroma_test_components`` (torch) for plugin tests.
@@ -48,9 +47,7 @@ def temp_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.syspath_prepend(str(HELPERS_DIR))
 
-    def write(
-        name: str, version: str, entry_points: dict[str, str], modules: dict[str, str] | None = None
-    ) -> Path:
+    def write(name: str, version: str, entry_points: dict[str, str], modules: dict[str, str] | None = None) -> Path:
         info = site / f"{name.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from chroma.cli import main
 from chroma.config import ChromaConfig, ConfigError, load_config, validate_plugin_options
 from chroma.plugins.registry import get_registry
@@ -113,8 +112,10 @@ def test_plugin_selection_errors_are_reported(plugin_registry) -> None:
     with pytest.raises(ConfigError, match=r"model.fusion.strategy\). Did you mean 'test_attn'"):
         validate_plugin_options(config, plugin_registry)
     disabled = load_config(
-        {"model": {"midi_encoder": {"type": "test_midi"}, "fusion": {"strategy": "test_concat"}},
-         "plugins": {"disable": ["test_midi"]}}
+        {
+            "model": {"midi_encoder": {"type": "test_midi"}, "fusion": {"strategy": "test_concat"}},
+            "plugins": {"disable": ["test_midi"]},
+        }
     )
     with pytest.raises(ConfigError, match="disabled by 'test_midi' in plugins.disable"):
         validate_plugin_options(disabled, plugin_registry)

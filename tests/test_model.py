@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from chroma.builtin_plugins import chroma_plugins
 from chroma.config import ChromaConfig, ConfigError, load_config
 from chroma.contracts import AudioBatch, MidiBatch, TextBatch
 from chroma.heads import ClassificationHeads
-from chroma.model import ChromaModel, build_model, drop_modalities
 from chroma.modality import MODALITIES
+from chroma.model import ChromaModel, build_model, drop_modalities
 from chroma.plugins.registry import get_registry
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 LABELS = {
     "temporal_mode": ["past", "present", "future"],
@@ -62,7 +61,11 @@ def test_fast_path_builds_default_three_heads(plugin_registry) -> None:
     assert list(out.logits) == config.data.labels
     assert out.hidden.shape == (5, 16)
     assert model.modalities == MODALITIES and not model.encoders
-    assert model.build_info["fusion"] == {"name": "test_concat", "distribution": "chroma-test-plugins", "version": "1.0"}
+    assert model.build_info["fusion"] == {
+        "name": "test_concat",
+        "distribution": "chroma-test-plugins",
+        "version": "1.0",
+    }
     assert model.build_info["input_dims"] == DIMS and model.build_info["labels"] == LABELS
 
 
@@ -78,9 +81,15 @@ def test_build_is_deterministic_from_config_labels_dims(plugin_registry) -> None
 
 
 def test_missing_label_classes_is_a_config_error(plugin_registry) -> None:
-    with pytest.raises(ConfigError, match=r"data.labels: no classes given for label column\(s\) \['ontological_mode'\]"):
-        build_model(_config(fusion={"strategy": "test_concat"}), {k: LABELS[k] for k in list(LABELS)[:2]}, DIMS,
-                    registry=plugin_registry)
+    with pytest.raises(
+        ConfigError, match=r"data.labels: no classes given for label column\(s\) \['ontological_mode'\]"
+    ):
+        build_model(
+            _config(fusion={"strategy": "test_concat"}),
+            {k: LABELS[k] for k in list(LABELS)[:2]},
+            DIMS,
+            registry=plugin_registry,
+        )
 
 
 def test_bad_fusion_option_names_yaml_path_plugin_and_allowed_keys(plugin_registry) -> None:
@@ -97,8 +106,9 @@ def test_bad_fusion_option_names_yaml_path_plugin_and_allowed_keys(plugin_regist
 
 def test_modality_without_encoder_or_width_is_a_config_error(plugin_registry) -> None:
     with pytest.raises(ConfigError, match="model.midi_encoder is not set and no precomputed midi"):
-        build_model(_config(fusion={"strategy": "test_concat"}), LABELS, {"text": 12, "audio": 8},
-                    registry=plugin_registry)
+        build_model(
+            _config(fusion={"strategy": "test_concat"}), LABELS, {"text": 12, "audio": 8}, registry=plugin_registry
+        )
 
 
 def test_config_disable_list_applies_to_build(plugin_registry) -> None:

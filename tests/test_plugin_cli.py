@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from chroma.cli import main
 from chroma.plugins import CHROMA_API_VERSION, PluginSpec
 from chroma.plugins.registry import DISABLE_ENV, STRICT_ENV, PluginRecord
@@ -35,7 +34,10 @@ def test_json_lists_name_kind_distribution_version_status(listed, capsys) -> Non
     assert main(["plugins", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert {k: rows["test_concat"][k] for k in ("kind", "distribution", "version", "status")} == {
-        "kind": "fusion", "distribution": "chroma-test-plugins", "version": "1.0", "status": "active",
+        "kind": "fusion",
+        "distribution": "chroma-test-plugins",
+        "version": "1.0",
+        "status": "active",
     }
     assert rows["test_attn"]["capabilities"] == {"uses_sequences": True}
     assert rows["test_audio"]["status"] == "disabled"
@@ -48,7 +50,9 @@ def test_table_and_filters(listed, capsys) -> None:
     out = capsys.readouterr().out
     header, *lines = out.splitlines()
     assert header.split() == ["name", "kind", "distribution", "version", "status"]
-    assert any(line.split()[:5] == ["test_midi", "midi_encoder", "chroma-test-plugins", "1.0", "active"] for line in lines)
+    assert any(
+        line.split()[:5] == ["test_midi", "midi_encoder", "chroma-test-plugins", "1.0", "active"] for line in lines
+    )
     assert "broken (acme-broken 0.1) [error]: ImportError: needs libfoo" in out
     assert main(["plugins", "--kind", "midi_encoder", "--json"]) == 0
     assert {r["name"] for r in json.loads(capsys.readouterr().out)} == {"test_midi", "broken"}

@@ -10,7 +10,6 @@ import sys
 import textwrap
 
 import pytest
-
 from chroma.plugins import CHROMA_API_VERSION, PluginSpec
 from chroma.plugins.errors import (
     PluginConflictError,
@@ -55,7 +54,12 @@ def _ours(registry: PluginRegistry, *dists: str):
 def test_discovery_attaches_distribution_and_version(temp_dist) -> None:
     temp_dist("acme-fusion", "2.3.1", {"acme": "acme_good"}, {"acme_good": GOOD_PLUGIN})
     record = _ours(PluginRegistry.discover(strict=False), "acme-fusion")["acme-fusion"]
-    assert (record.name, record.kind, record.dist_version, record.status) == ("test_concat", "fusion", "2.3.1", "active")
+    assert (record.name, record.kind, record.dist_version, record.status) == (
+        "test_concat",
+        "fusion",
+        "2.3.1",
+        "active",
+    )
     assert record.entry_point == "acme = acme_good"
     assert record.spec is not None and record.spec.factory.endswith(":build_concat_fusion")
 
@@ -196,7 +200,9 @@ def test_built_object_type_and_modality_are_checked(plugin_registry, test_plugin
         plugin_registry.build_encoder("audio_encoder", "wrong_modality")
     factory = midi.factory.split(":")[0] + ":build_not_a_module"
     plugin_registry.register_spec(PluginSpec("not_a_module", "fusion", factory))
-    with pytest.raises(PluginLoadError, match="'not_a_module'.*built a Linear, expected a chroma.contracts.FusionModule"):
+    with pytest.raises(
+        PluginLoadError, match="'not_a_module'.*built a Linear, expected a chroma.contracts.FusionModule"
+    ):
         plugin_registry.build_fusion("not_a_module", input_dims={"text": 4}, hidden_dim=4)
     plugin_registry.register_spec(PluginSpec("no_factory", "fusion", "chroma_test_components:nope"))
     with pytest.raises(PluginLoadError, match="'no_factory'.*cannot import factory"):

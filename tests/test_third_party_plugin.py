@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from chroma.config import load_and_validate
 from chroma.model import build_model
 from chroma.plugins.registry import DISABLE_ENV, STRICT_ENV, PluginRegistry

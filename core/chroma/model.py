@@ -168,8 +168,10 @@ class ChromaModel(nn.Module):
                 if out.sequence is not None and self.fusion.uses_sequences:
                     sequences[modality] = (out.sequence, out.sequence_mask)
             else:
-                source = f"batch[{modality!r}]" if modality in self.encoders else (
-                    f"a model.{modality}_encoder and batch[{modality!r}]"
+                source = (
+                    f"batch[{modality!r}]"
+                    if modality in self.encoders
+                    else (f"a model.{modality}_encoder and batch[{modality!r}]")
                 )
                 raise ValueError(
                     f"batch has no input for modality {modality!r}: expected "
@@ -266,8 +268,11 @@ def build_model(
         "sequence_dims": sequence_dims,
         "hidden_dim": fusion_cfg.hidden_dim,
         "modalities": list(model.modalities),
-        "fusion": {"name": fusion_record.name, "distribution": fusion_record.distribution,
-                   "version": fusion_record.dist_version},
+        "fusion": {
+            "name": fusion_record.name,
+            "distribution": fusion_record.distribution,
+            "version": fusion_record.dist_version,
+        },
         "encoders": {
             m: {"name": e.name, "version": e.version, "output_dim": e.output_dim, "frozen": m in frozen}
             for m, e in encoders.items()

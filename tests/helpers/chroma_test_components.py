@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
-
 from chroma.contracts import AudioBatch, Encoder, EncoderOutput, FusionModule, FusionOutput, MidiBatch
 from chroma.modality import MODALITIES
+from torch import Tensor, nn
 
 
 class ConcatFusion(FusionModule):
@@ -16,9 +15,7 @@ class ConcatFusion(FusionModule):
 
     def __init__(self, config, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.proj = nn.Sequential(
-            nn.Linear(sum(self.input_dims.values()), self.hidden_dim), nn.Dropout(config.dropout)
-        )
+        self.proj = nn.Sequential(nn.Linear(sum(self.input_dims.values()), self.hidden_dim), nn.Dropout(config.dropout))
 
     def fuse(self, embeddings, modality_mask, sequences) -> FusionOutput:
         return FusionOutput(self.proj(torch.cat([embeddings[m] for m in self.input_dims], dim=-1)))

@@ -7,9 +7,8 @@ this module from a temporary ``entry_points.txt``.
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from pydantic import Field
 
 
 class ConcatFusionConfig(PluginConfig):
@@ -44,11 +43,19 @@ _COMPONENTS = "chroma_test_components"
 SPECS: tuple[PluginSpec, ...] = (
     PluginSpec("test_concat", "fusion", f"{_COMPONENTS}:build_concat_fusion", ConcatFusionConfig),
     PluginSpec(
-        "test_attn", "fusion", f"{_COMPONENTS}:build_attn_fusion", AttnFusionConfig,
+        "test_attn",
+        "fusion",
+        f"{_COMPONENTS}:build_attn_fusion",
+        AttnFusionConfig,
         capabilities={"uses_sequences": True},
     ),
-    PluginSpec("test_midi", "midi_encoder", f"{_COMPONENTS}:build_midi_encoder", MidiEncoderConfig,
-               capabilities={"returns_sequence": True}),
+    PluginSpec(
+        "test_midi",
+        "midi_encoder",
+        f"{_COMPONENTS}:build_midi_encoder",
+        MidiEncoderConfig,
+        capabilities={"returns_sequence": True},
+    ),
     PluginSpec("test_audio", "audio_encoder", f"{_COMPONENTS}:build_audio_encoder", AudioEncoderConfig),
 )
 

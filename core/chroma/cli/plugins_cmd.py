@@ -19,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.add_argument("--kind", choices=PLUGIN_KINDS, help="only plugins of this kind")
-    parser.add_argument(
-        "--errors", action="store_true", help="only plugins that failed to load, with their error"
-    )
+    parser.add_argument("--errors", action="store_true", help="only plugins that failed to load, with their error")
     parser.set_defaults(func=run)
 
 
@@ -46,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     table = [list(_COLUMNS)] + [[str(row[c] if row[c] is not None else "-") for c in _COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(_COLUMNS))]
     for line in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
     problems = [row for row in rows if row["error"]]
     if problems:
         print()

@@ -173,9 +173,7 @@ class PluginRegistry:
                     raise PluginLoadError(
                         f"plugin entry point {label!r} of {dist} {version} failed to load: {exc}"
                     ) from exc
-                records.append(
-                    PluginRecord(ep.name, None, dist, version, "error", _load_error_text(exc), None, label)
-                )
+                records.append(PluginRecord(ep.name, None, dist, version, "error", _load_error_text(exc), None, label))
                 continue
             for spec in specs:
                 records.append(cls._record_for(spec, dist, version, label))
@@ -324,9 +322,7 @@ class PluginRegistry:
         selectable = [r for r in candidates if r.status != "disabled"]
         if not selectable:
             r = candidates[0]
-            raise PluginDisabledError(
-                f"{kind} plugin {name!r}{where} from {r.provider} is {r.error}"
-            )
+            raise PluginDisabledError(f"{kind} plugin {name!r}{where} from {r.provider} is {r.error}")
         if len(selectable) > 1:
             section = yaml_path.rsplit(".", 1)[0] if yaml_path else f"the model.{kind} section"
             providers = "\n".join(f"  - {r.provider} (status: {r.status})" for r in selectable)
@@ -393,13 +389,18 @@ class PluginRegistry:
             keys = ", ".join(sorted(spec.config_model.model_fields)) or "none"
             section = FusionSection if record.kind == "fusion" else EncoderSection
             raise ConfigError(
-                "\n".join([
-                    f"invalid options{context}:",
-                    *(f"  {line}" for line in lines),
-                    *([] if any("; allowed keys:" in line for line in lines)
-                      else [f"  allowed keys of {record.name!r}: {keys}"]),
-                    f"  (keys every {yaml_path} section takes: {', '.join(sorted(section.model_fields))})",
-                ])
+                "\n".join(
+                    [
+                        f"invalid options{context}:",
+                        *(f"  {line}" for line in lines),
+                        *(
+                            []
+                            if any("; allowed keys:" in line for line in lines)
+                            else [f"  allowed keys of {record.name!r}: {keys}"]
+                        ),
+                        f"  (keys every {yaml_path} section takes: {', '.join(sorted(section.model_fields))})",
+                    ]
+                )
             ) from None
 
     def _factory(self, record: PluginRecord) -> Any:
