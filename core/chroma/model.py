@@ -162,7 +162,7 @@ class ChromaModel(nn.Module):
             elif modality in self.encoders and batch.get(modality) is not None:
                 out = self._encode(modality, batch[modality], present)
                 if out is None:
-                    embeddings[modality] = mask.new_zeros(mask.shape[0], self.fusion.input_dims[modality]).float()
+                    embeddings[modality] = torch.zeros(mask.shape[0], self.fusion.input_dims[modality], device=mask.device)
                     continue
                 embeddings[modality] = out.pooled
                 if out.sequence is not None and self.fusion.uses_sequences:
@@ -171,7 +171,7 @@ class ChromaModel(nn.Module):
                 source = (
                     f"batch[{modality!r}]"
                     if modality in self.encoders
-                    else (f"a model.{modality}_encoder and batch[{modality!r}]")
+                    else f"a model.{modality}_encoder and batch[{modality!r}]"
                 )
                 raise ValueError(
                     f"batch has no input for modality {modality!r}: expected "
