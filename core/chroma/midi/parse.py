@@ -17,6 +17,7 @@ import symusic
 
 from chroma.contracts import MIDI_EVENT_FEATURES
 from chroma.midi.errors import MidiParseError
+from chroma.midi.timing import BELOW_ONE
 
 #: Tempi outside this range (quarter notes per minute) are treated as corrupt data.
 MIN_QPM = 10.0
@@ -206,7 +207,7 @@ def _bar_coordinates(
     seg = np.maximum(np.searchsorted(ts_ticks, ticks, side="right") - 1, 0)
     bars = (ticks - ts_ticks[seg]) / bar_len[seg]
     whole = np.floor(bars)
-    return bars_before[seg] + whole, np.clip(bars - whole, 0.0, np.nextafter(1.0, 0.0))
+    return bars_before[seg] + whole, np.clip(bars - whole, 0.0, BELOW_ONE)
 
 
 def _collect_notes(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Largest float32 below 1: positions are clipped to it so float32 rows stay in ``[0, 1)``.
+BELOW_ONE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
 #: Bars per second assumed where a segment gives no rate (one onset time): 120 qpm in 4/4.
 DEFAULT_BARS_PER_SECOND = 0.5
 
@@ -29,4 +31,4 @@ def musical_time(onset: np.ndarray, bars: np.ndarray, query: np.ndarray) -> tupl
     value = np.where(query > t[-1], m[-1] + (query - t[-1]) * rate, value)
     value = np.where(query < t[0], m[0] - (t[0] - query) * rate, value)
     whole = np.floor(value)
-    return whole, np.clip(value - whole, 0.0, np.nextafter(1.0, 0.0))
+    return whole, np.clip(value - whole, 0.0, BELOW_ONE)

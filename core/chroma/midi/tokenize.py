@@ -167,7 +167,7 @@ class MidiTokenizer:
         drum = events[:, _DRUM] > 0.5
         program = np.clip(np.rint(events[:, _PROG]), 0, 127).astype(np.int64)
         onset, end = events[:, _ONSET], events[:, _ONSET] + np.maximum(events[:, _DUR], 0.0)
-        velocity_bin = np.abs(events[:, _VEL, None] - vocab.velocity_values[None, :]).argmin(axis=1)
+        velocity_bin = _closest_bin(events[:, _VEL], vocab.velocity_values)
 
         # 2n events: offs (kind 0) sort before ons (kind 1) at the same quantised time
         time = np.concatenate([end, onset])
@@ -175,13 +175,14 @@ class MidiTokenizer:
         kind = np.repeat([0, 1], n)
         note = np.tile(np.arange(n), 2)
         order = np.lexsort((program[note], pitch[note], kind, q))
-        q, kind, note, time = q[order], kind[order], note[order], time[order]
+        q, kind, note = q[order], kind[order], note[order]
         is_drum = drum[note]
 
         shift_total = np.diff(q, prepend=0)
         full, rest = np.divmod(shift_total, vocab.max_shift_steps)
         n_shift = full + (rest > 0)
-        bar, position = musical_time(onset, events[:, _BAR] + events[:, _POS], time)
+        # musical time at the quantised instants keeps bars non-decreasing along the stream
+        bar, position = musical_time(onset, events[:, _BAR] + events[:, _POS], q * step)
         bar_idx = np.floor(bar).astype(np.int64)
         n_bar = np.zeros_like(n_shift)
         if self._bar is not None:
@@ -256,6 +257,13 @@ class MidiTokenizer:
                     row = rows[pending.pop(0)]
                     row[3] = now * step - row[2]
         return np.asarray(rows, dtype=np.float32).reshape(-1, 8)
+
+
+def _closest_bin(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Index of the nearest of the sorted ``bins`` for each value; ties go up (as miditok does)."""
+    idx = np.minimum(np.searchsorted(bins, values, side="left"), bins.size - 1)
+    below = np.maximum(idx - 1, 0)
+    return np.where(np.abs(values - bins[below]) < np.abs(values - bins[idx]), below, idx)
 
 
 def _previous_state(values: np.ndarray, sets: np.ndarray) -> np.ndarray:
