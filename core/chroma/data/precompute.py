@@ -132,11 +132,10 @@ BuildEncoder = Callable[[str, EncoderSection], Encoder]
 
 
 def default_builder(config: ChromaConfig) -> BuildEncoder:
-    """Builds encoders through the plugin registry, seeding random init with ``training.seed``."""
+    """Builds encoders through the plugin registry."""
     from chroma.plugins.registry import get_registry
 
     def build(modality: str, section: EncoderSection) -> Encoder:
-        torch.manual_seed(config.training.seed)
         return get_registry().build_encoder(
             f"{modality}_encoder", section.type, section.plugin_options(), section.provider
         )
@@ -155,6 +154,8 @@ def _plans(config: ChromaConfig, out_path: Path, build: BuildEncoder, force: boo
         )
     for modality in MODALITIES:
         if modality in sections:
+            # Seeded so an encoder without loaded weights gets the same random init every run.
+            torch.manual_seed(config.training.seed)
             encoder = build(modality, sections[modality])
             encoder.eval()
             plans.append(ModalityPlan(modality, encoder_fingerprint(encoder, sections[modality], config, modality), encoder))
