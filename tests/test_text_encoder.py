@@ -1,0 +1,97 @@
+"""Core text encoders: hf_text on a tiny saved DeBERTa-v3-style model, and precomputed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from chroma.contracts import TextBatch
+from chroma.plugins.registry import get_registry
+from chroma.text.hf import mean_pool
+
+WORDS = ["love", "night", "tomorrow", "yesterday", "now", "the", "light", "song", "we", "were", "will"]
+
+
+@pytest.fixture(scope="module")
+def tiny_deberta(tmp_path_factory):
+    from transformers import DebertaV2Config, DebertaV2Model, DebertaV2Tokenizer
+
+    path = tmp_path_factory.mktemp("deberta")
+    vocab = [("[PAD]", 0.0), ("[UNK]", 0.0), ("[CLS]", 0.0), ("[SEP]", 0.0), ("[MASK]", 0.0)]
+    vocab += [("▁" + w, -1.0) for w in WORDS]
+    DebertaV2Tokenizer(vocab=vocab).save_pretrained(path)
+    torch.manual_seed(0)
+    config = DebertaV2Config(
+        vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+        max_position_embeddings=64, relative_attention=True, position_buckets=32, norm_rel_ebd="layer_norm",
+        share_att_key=True, pos_att_type=["p2c", "c2p"], position_biased_input=False, type_vocab_size=0,
+        max_relative_positions=-1,
+    )
+    DebertaV2Model(config).save_pretrained(path)
+    return path
+
+
+def _build(path, **options):
+    return get_registry().build_encoder("text_encoder", "hf_text", {"model_name": str(path), **options}).eval()
+
+
+def test_builtin_text_plugins_are_registered():
+    records = {(r.kind, r.name): r for r in get_registry().records()}
+    for name in ("hf_text", "precomputed"):
+        rec = records[("text_encoder", name)]
+        assert rec.status == "active" and rec.distribution == "chroma-core"
+
+
+def test_hf_text_mean_pools_over_the_attention_mask(tiny_deberta):
+    enc = _build(tiny_deberta)
+    assert enc.output_dim == 32 and enc.modality == "text"
+    texts = ["we were the light yesterday", "", "love now"]
+    with torch.no_grad():
+        out = enc(TextBatch(texts=texts))
+        assert out.pooled.shape == (3, 32) and out.sequence is None
+        assert torch.all(out.pooled[1] == 0)  # absent lyrics are not encoded
+        tokens = enc.tokenizer(texts[2], return_tensors="pt")
+        manual = enc.model(**tokens).last_hidden_state.mean(dim=1)[0]
+        torch.testing.assert_close(out.pooled[2], manual, atol=1e-5, rtol=1e-5)
+        alone = enc(TextBatch(texts=["love now"])).pooled[0]
+        torch.testing.assert_close(alone, out.pooled[2], atol=1e-5, rtol=1e-5)  # padding does not leak
+
+
+def test_hf_text_sequence_option_and_fingerprint(tiny_deberta, tmp_path):
+    enc = _build(tiny_deberta, return_sequence=True)
+    with torch.no_grad():
+        out = enc(TextBatch(texts=["love", "", "the song we will"]))
+    assert enc.returns_sequence
+    assert out.sequence.shape[:2] == out.sequence_mask.shape and out.sequence.shape[2] == 32
+    assert not out.sequence_mask[1].any() and out.sequence_mask[2].sum() > out.sequence_mask[0].sum()
+    fp = enc.fingerprint_extra()
+    assert fp.startswith("sha256:") and fp == _build(tiny_deberta).fingerprint_extra()
+    # Different weights in another directory -> a different fingerprint.
+    other = tmp_path / "other"
+    enc.model.embeddings.word_embeddings.weight.data.add_(1.0)
+    enc.model.save_pretrained(other)
+    enc.tokenizer.save_pretrained(other)
+    assert _build(other).fingerprint_extra() != fp
+
+
+def test_mean_pool_ignores_padding():
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])
+    mask = torch.tensor([[True, True, False]])
+    torch.testing.assert_close(mean_pool(hidden, mask), torch.tensor([[2.0, 3.0]]))
+
+
+def test_hf_text_offline_hub_name_fails_clearly():
+    with pytest.raises(OSError, match="hf_text: cannot load 'no-such-org/no-such-model'"):
+        _build("no-such-org/no-such-model", local_files_only=True)
+
+
+def test_precomputed_passes_embeddings_through():
+    enc = get_registry().build_encoder("text_encoder", "precomputed", {"dim": 4})
+    emb = torch.randn(3, 4, dtype=torch.float16)
+    out = enc(TextBatch(texts=None, embeddings=emb))
+    assert out.pooled.dtype == torch.float32
+    torch.testing.assert_close(out.pooled, emb.float())
+    with pytest.raises(ValueError, match="lyric_embedding"):
+        enc(TextBatch(texts=["a"]))
+    with pytest.raises(ValueError, match=r"\[batch, 4\]"):
+        enc(TextBatch(embeddings=torch.zeros(2, 5)))
