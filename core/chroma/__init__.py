@@ -22,6 +22,7 @@ _LAZY = {
     "FusionModule": "chroma.contracts",
     "MIDI_EVENT_FEATURES": "chroma.contracts",
     "MissingModalityEmbedding": "chroma.missing",
+    "load_run": "chroma.scoring.run",
 }
 
 __all__ = ["AUDIO", "MIDI", "MODALITIES", "TEXT", "__version__", *_LAZY]

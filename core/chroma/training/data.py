@@ -205,10 +205,12 @@ class PrecomputedSource:
         data: the loaded splits.
         batch_size: training batch size (evaluation uses 4x).
         device: where the tensors live.
+        seed: shuffling seed.
     """
 
-    def __init__(self, data: PrecomputedData, batch_size: int, device: torch.device) -> None:
+    def __init__(self, data: PrecomputedData, batch_size: int, device: torch.device, seed: int = 0) -> None:
         self.data = data
+        self.seed = seed
         self.classes = data.classes
         self.input_dims: dict[str, int] | None = data.input_dims
         self.fingerprints = data.fingerprints
@@ -221,7 +223,12 @@ class PrecomputedSource:
     def num_train_batches(self) -> int:
         return -(-len(self.splits["train"]) // self.batch_size)
 
-    def train_batches(self, generator: torch.Generator) -> Iterator[dict[str, object]]:
+    def bind_model(self, model: torch.nn.Module) -> None:
+        """Nothing to adapt: the embeddings are already model inputs."""
+
+    def train_batches(self, epoch: int) -> Iterator[dict[str, object]]:
+        """Epoch ``epoch``'s shuffled batches; the order depends only on the seed and the epoch."""
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return self.splits["train"].batches(self.batch_size, generator)
 
     def eval_batches(self, split: str, mask: Tensor | None = None) -> Iterator[dict[str, object]]:
@@ -229,3 +236,6 @@ class PrecomputedSource:
 
     def train_labels(self) -> dict[str, Tensor]:
         return {h: y.cpu() for h, y in self.splits["train"].labels.items()}
+
+    def albums(self, split: str) -> list[str | None]:
+        return list(self.splits[split].albums)

@@ -53,9 +53,11 @@ class BatchSource(Protocol):
 
     def split_size(self, split: str) -> int: ...
     def num_train_batches(self) -> int: ...
-    def train_batches(self, generator: torch.Generator) -> Iterable[Mapping[str, Any]]: ...
+    def bind_model(self, model: nn.Module) -> None: ...
+    def train_batches(self, epoch: int) -> Iterable[Mapping[str, Any]]: ...
     def eval_batches(self, split: str, mask: Tensor | None = None) -> Iterable[Mapping[str, Any]]: ...
     def train_labels(self) -> dict[str, Tensor]: ...
+    def albums(self, split: str) -> list[str | None]: ...
 
 
 @dataclass
@@ -92,11 +94,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The RNG that orders epoch ``epoch``'s batches; independent of everything else."""
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
 def lr_lambda(schedule: ScheduleSection, total_steps: int) -> Any:
@@ -159,10 +156,11 @@ class Trainer:
         self.source = source
         self.resume = resume
         self.device = resolve_device(self.training.device)
-        if source.split_size("val") == 0:
-            raise ConfigError("the validation split is empty; early stopping and model selection need one")
         seed_everything(self.training.seed)
         self.model: ChromaModel = build_model(config, source.classes, source.input_dims, registry).to(self.device)
+        source.bind_model(self.model)
+        if source.split_size("val") == 0:
+            raise ConfigError("the validation split is empty; early stopping and model selection need one")
         self.groups = build_param_groups(self.model, config)
         self.optimizer = torch.optim.AdamW(self.groups, lr=self.training.learning_rate)
         self.steps_per_epoch = -(-source.num_train_batches() // self.training.grad_accumulation)
@@ -245,7 +243,7 @@ class Trainer:
         self.step += 1
 
     def _batches(self) -> Iterator[Mapping[str, Any]]:
-        batches = self.source.train_batches(epoch_generator(self.training.seed, self.epoch))
+        batches = self.source.train_batches(self.epoch)
         if not self.training.progress:
             yield from batches
             return
@@ -380,7 +378,8 @@ def make_source(config: ChromaConfig, device: torch.device, vocab: dict[str, lis
     if config.training.mode == "precomputed":
         from chroma.training.data import PrecomputedSource, load_precomputed
 
-        return PrecomputedSource(load_precomputed(config, vocab), config.training.batch_size, device)
+        data = load_precomputed(config, vocab)
+        return PrecomputedSource(data, config.training.batch_size, device, config.training.seed)
     from chroma.training.end_to_end import DatasetSource
 
     return DatasetSource(config, vocab)
