@@ -32,7 +32,7 @@ from chroma.data.collate import SegmentCollator
 from chroma.data.labels import LabelSet, encode_labels
 from chroma.data.lyrics import check_lyric_embedding, lyric_absent_reason, strip_lrc
 from chroma.data.media import MediaReader
-from chroma.data.paths import media_path, metadata_path, resolve
+from chroma.data.paths import existing_metadata_path, media_path, resolve
 from chroma.data.splits import assign_splits
 from chroma.midi.errors import MidiParseError
 from chroma.midi.parse import parse_midi
@@ -82,9 +82,7 @@ class SegmentDataset(Dataset):
         self.seed = config.training.seed if seed is None else int(seed)
         self.epoch = 0
 
-        meta_file = metadata_path(data)
-        if not meta_file.is_file():
-            raise FileNotFoundError(f"metadata parquet {meta_file} does not exist (data.metadata_path)")
+        meta_file = existing_metadata_path(data)
         pf = pq.ParquetFile(meta_file)
         wanted = [
             cols.segment_id, cols.split, cols.song, cols.album, cols.vocals, cols.lyric_text,

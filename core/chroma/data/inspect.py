@@ -61,9 +61,9 @@ def inspect_data(config: ChromaConfig, *, batch_size: int = 32, progress: bool =
 def _has_labels(config: ChromaConfig) -> bool:
     import pyarrow.parquet as pq
 
-    from chroma.data.paths import metadata_path
+    from chroma.data.paths import existing_metadata_path
 
-    names = pq.read_schema(metadata_path(config.data)).names
+    names = pq.read_schema(existing_metadata_path(config.data)).names
     return all(h in names for h in config.data.labels)
 
 

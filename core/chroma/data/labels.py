@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chroma.config.data import DataSection
-from chroma.data.paths import data_section, metadata_path
+from chroma.data.paths import data_section, existing_metadata_path
 
 
 class LabelError(ValueError):
@@ -94,7 +94,7 @@ def read_labels(config: object, vocab: Mapping[str, list[str]] | None = None) ->
         vocab: fixed classes per head; values outside them raise :class:`LabelError`.
     """
     data = data_section(config)
-    path = metadata_path(data)
+    path = existing_metadata_path(data)
     pf = pq.ParquetFile(path)
     check_label_columns(pf.schema_arrow, data, str(path))
     table = pf.read(columns=[data.columns.segment_id, *data.labels])

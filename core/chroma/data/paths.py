@@ -25,5 +25,13 @@ def metadata_path(data: DataSection) -> Path:
     return resolve(data, data.metadata_path)
 
 
+def existing_metadata_path(data: DataSection) -> Path:
+    """:func:`metadata_path`, raising ``FileNotFoundError`` naming the config key when it is missing."""
+    path = metadata_path(data)
+    if not path.is_file():
+        raise FileNotFoundError(f"metadata parquet {path} does not exist (data.root / data.metadata_path)")
+    return path
+
+
 def media_path(data: DataSection) -> Path:
     return resolve(data, data.media_path)
