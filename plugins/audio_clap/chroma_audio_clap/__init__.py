@@ -1,0 +1,1 @@
+"""Chroma ``clap`` audio encoder: CLAP audio tower, 512-d text-aligned embeddings."""
