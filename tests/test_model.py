@@ -238,3 +238,23 @@ def test_example_configs_build_with_installed_fusions(name) -> None:
     out = model(batch)
     assert {h: tuple(v.shape) for h, v in out.logits.items()} == {h: (3, 3) for h in LABELS}
     assert torch.isfinite(out.hidden).all()
+
+
+def test_cross_attention_config_runs_end_to_end_with_real_encoders() -> None:
+    """configs/fusion_cross_attention.yaml: CNN audio and event MIDI encoders feed their sequences to the fusion."""
+    config = load_config(Path(__file__).parents[1] / "configs" / "fusion_cross_attention.yaml")
+    model = build_model(config, LABELS, registry=get_registry()).eval()
+    assert set(model.encoders) == {"text", "audio", "midi"}
+    assert model.build_info["sequence_dims"] == {"audio": 256, "midi": 256}
+    events = torch.zeros(2, 5, 8)
+    events[..., 0], events[..., 1], events[..., 3] = 60.0, 80.0, 0.5
+    events[..., 2] = torch.arange(5).float()
+    batch = {
+        "modality_mask": torch.tensor([[True, True, True], [False, True, True]]),
+        "text": TextBatch(["la la", ""], torch.randn(2, 768)),
+        "audio": AudioBatch(torch.randn(2, 32000), torch.tensor([32000, 16000]), 16000),
+        "midi": MidiBatch(events, torch.tensor([5, 3]), 10.0),
+    }
+    out = model(batch)
+    assert {h: tuple(v.shape) for h, v in out.logits.items()} == {h: (2, 3) for h in LABELS}
+    assert out.weights and torch.isfinite(out.hidden).all()
