@@ -18,6 +18,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chroma.cli.config_cmd",
     "chroma.cli.data_cmd",
     "chroma.cli.precompute_cmd",
+    "chroma.cli.train_cmd",
+    "chroma.cli.evaluate_cmd",
+    "chroma.cli.sweep_cmd",
+    "chroma.cli.score_cmd",
 )
 
 

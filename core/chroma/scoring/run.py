@@ -63,8 +63,6 @@ class Run:
         header: ``run.json``.
         classes: ``{head: class names}`` in logit order.
         model: the :class:`~chroma.model.ChromaModel` in eval mode.
-        encoders: ``{modality: Encoder}`` that turn raw inputs into the model's
-            precomputed inputs (precomputed-mode runs only).
     """
 
     def __init__(
@@ -74,22 +72,44 @@ class Run:
         header: dict[str, Any],
         classes: dict[str, list[str]],
         model: torch.nn.Module,
-        encoders: dict[str, Encoder],
         device: torch.device,
+        registry: PluginRegistry | None = None,
     ) -> None:
         self.path = path
         self.config = config
         self.header = header
         self.classes = classes
         self.model = model.eval()
-        self.encoders = {m: e.eval() for m, e in encoders.items()}
         self.device = device
+        self._registry = registry
+        self._encoders: dict[str, Encoder] | None = None
         self._midi = None
         self._audio = None
 
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(self.model.modalities)
+
+    @property
+    def encoders(self) -> dict[str, Encoder]:
+        """``{modality: Encoder}`` turning raw inputs into a precomputed-mode run's embeddings.
+
+        Built on first use (evaluation on stored embeddings never needs them) and
+        checked against the fingerprints the run recorded.
+
+        Raises:
+            RunLoadError: an encoder plugin is missing or now builds different embeddings.
+        """
+        if self._encoders is None:
+            if self.header.get("mode") != "precomputed":
+                self._encoders = {}
+            else:
+                try:
+                    built = _scoring_encoders(self.config, self.header, self._registry)
+                except (PluginError, ConfigError) as exc:
+                    raise RunLoadError(f"cannot rebuild the encoders of run {self.path}: {exc}") from None
+                self._encoders = {m: e.to(self.device).eval() for m, e in built.items()}
+        return self._encoders
 
     def _encoder(self, modality: str) -> Encoder | None:
         if modality in self.model.encoders:
@@ -199,6 +219,8 @@ class Run:
             if modality in self.model.encoders:
                 batch[modality] = inputs
             elif given[modality]:
+                if modality not in self.encoders:
+                    raise ScoringError(f"run {self.path} has no {modality} encoder to embed the given {modality}")
                 precomputed[modality] = self.encoders[modality](inputs).pooled
             else:
                 precomputed[modality] = torch.zeros(1, self.model.fusion.input_dims[modality], device=self.device)
@@ -224,7 +246,10 @@ def _scoring_encoders(config: ChromaConfig, header: Mapping[str, Any], registry:
             continue  # lyric vectors read from the metadata: nothing to rebuild
         section = sections.get(modality)
         if section is None:
-            raise RunLoadError(f"run config has no frozen model.{modality}_encoder for its {modality} embeddings")
+            raise RunLoadError(
+                f"the run's {modality} embeddings came from {expected!r}, but its config has no frozen "
+                f"model.{modality}_encoder to rebuild it for scoring"
+            )
         torch.manual_seed(config.training.seed)
         encoder = registry.build_encoder(f"{modality}_encoder", section.type, section.plugin_options(), section.provider)
         actual = encoder_fingerprint(encoder, section, config, modality)
@@ -240,11 +265,12 @@ def _scoring_encoders(config: ChromaConfig, header: Mapping[str, Any], registry:
 def load_run(
     path: str | os.PathLike[str], device: str | torch.device = "cpu", registry: PluginRegistry | None = None
 ) -> Run:
-    """Load the run in directory ``path`` for scoring.
+    """Load the run in directory ``path`` for scoring and evaluation.
 
     Raises:
-        RunLoadError: not a run directory, a missing or incompatible plugin (named), a
-            checkpoint of another kind, or encoders that changed since training.
+        RunLoadError: not a run directory, a missing or incompatible plugin (named), or a
+            checkpoint of another kind. (A precomputed-mode run's encoders are rebuilt and
+            checked on the first :meth:`Run.score` that needs them.)
     """
     from chroma.model import build_model
 
@@ -260,13 +286,10 @@ def load_run(
     device = torch.device(device)
     try:
         model = build_model(config, classes, header.get("input_dims") or None, registry)
-        encoders = _scoring_encoders(config, header, registry) if header.get("mode") == "precomputed" else {}
     except (PluginError, ConfigError) as exc:
         raise RunLoadError(f"cannot rebuild run {run_path}: {exc}{_plugin_hint(header)}") from None
     try:
         ckpt.load_model(run_path / rd.MODEL_FILE, model)
     except ckpt.CheckpointError as exc:
         raise RunLoadError(str(exc)) from None
-    return Run(
-        run_path, config, header, classes, model.to(device), {m: e.to(device) for m, e in encoders.items()}, device
-    )
+    return Run(run_path, config, header, classes, model.to(device), device, registry)
