@@ -1,0 +1,50 @@
+"""Plugin declaration and config of the ``piano_roll`` MIDI encoder (imports no torch)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, PositiveInt
+
+from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+
+
+class PianoRollConfig(PluginConfig):
+    """Options of ``model.midi_encoder`` when ``type: piano_roll``.
+
+    Attributes:
+        hidden_dim: width of the pooled embedding (512 matches CLAP, design D2).
+        resolution: seconds per piano-roll frame (100 ms in D2).
+        steps: frames per segment (256 covers 25.6 s at 100 ms).
+        values: ``velocity`` (velocity / 127) or ``binary`` cells.
+        drums: drum notes in a ``separate`` channel, ``merge``d with pitched notes, or ``drop``ped.
+        onsets: add a channel marking note starts (tells repeated notes from held ones).
+        channels: output channels of the three conv blocks.
+        dropout: dropout before the final projection.
+    """
+
+    hidden_dim: int = Field(default=512, gt=0)
+    resolution: float = Field(default=0.1, gt=0)
+    steps: int = Field(default=256, ge=4)
+    values: Literal["velocity", "binary"] = "velocity"
+    drums: Literal["separate", "merge", "drop"] = "separate"
+    onsets: bool = True
+    channels: tuple[PositiveInt, PositiveInt, PositiveInt] = (32, 64, 128)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+
+@hookimpl
+def chroma_plugins() -> list[PluginSpec]:
+    return [
+        PluginSpec(
+            name="piano_roll",
+            kind="midi_encoder",
+            factory="chroma_midi_pianoroll.encoder:build",
+            config_model=PianoRollConfig,
+            capabilities={
+                "returns_sequence": False,
+                "test_config": {"hidden_dim": 24, "steps": 48, "channels": (4, 8, 8)},
+            },
+            description="Piano roll (128 pitches x 100 ms frames) through a small CNN (design D2)",
+        )
+    ]

@@ -1,0 +1,59 @@
+"""The ``piano_roll`` encoder: contract kit plus design-D2 specifics on real MIDI."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from chroma.midi.collate import events_to_batch
+from chroma.midi.parse import parse_midi
+from chroma.midi.synthetic import synthetic_midi
+from chroma.testing import parametrize_with_contract
+from chroma_midi_pianoroll.encoder import PianoRollEncoder, build
+from chroma_midi_pianoroll.plugin import PianoRollConfig, chroma_plugins
+
+SPEC = chroma_plugins()[0]
+
+
+@parametrize_with_contract([SPEC])
+def test_piano_roll_contract(plugin, check):
+    check(plugin)
+
+
+def test_defaults_build_the_d2_network() -> None:
+    encoder = build(PianoRollConfig())
+    convs = [m for m in encoder.conv if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(3, 32), (32, 64), (64, 128)]
+    assert (encoder.fc.in_features, encoder.fc.out_features) == (128 * 16, 512)
+    assert encoder.output_dim == 512 and encoder.name == SPEC.name == "piano_roll"
+
+
+@pytest.mark.parametrize(("drums", "onsets", "channels"), [("drop", False, 1), ("merge", True, 2), ("separate", True, 3)])
+def test_input_channels_follow_the_roll(drums: str, onsets: bool, channels: int) -> None:
+    encoder = PianoRollEncoder(PianoRollConfig(drums=drums, onsets=onsets, hidden_dim=8, steps=32, channels=(4, 4, 4)))
+    assert encoder.conv[0].in_channels == channels
+
+
+def test_real_songs_single_note_and_long_files() -> None:
+    config = PianoRollConfig(hidden_dim=16, steps=64, channels=(4, 8, 8))
+    encoder = build(config).eval()
+    rows = [
+        parse_midi(synthetic_midi(1, bars=4)),
+        parse_midi(synthetic_midi(2, bars=400)),  # far beyond max_events and the roll length
+        parse_midi(synthetic_midi(3, bars=4))[:1],
+        None,
+    ]
+    batch, truncated = events_to_batch(rows, 6.4, max_events=512)
+    assert truncated == 1
+    with torch.no_grad():
+        out = encoder(batch)
+    assert out.pooled.shape == (4, 16) and torch.isfinite(out.pooled).all()
+    assert not torch.allclose(out.pooled[0], out.pooled[3])  # a song differs from empty MIDI
+
+
+def test_gradients_reach_every_parameter() -> None:
+    encoder = build(PianoRollConfig(hidden_dim=8, steps=32, channels=(4, 4, 4)))
+    batch, _ = events_to_batch([parse_midi(synthetic_midi(4, bars=2))], 3.2, 256)
+    encoder(batch).pooled.pow(2).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder.parameters())
