@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -17,6 +18,21 @@ from chroma.testing.targets import ContractTarget
 
 #: Examples per Hypothesis-driven check unless the target's ``test_max_examples`` capability says otherwise.
 DEFAULT_MAX_EXAMPLES = 10
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run torch ops on one intra-op thread, restoring the previous count afterwards.
+
+    The kit's modules are tiny: thread hand-off costs more than it saves (10-50x
+    slower on a loaded 2-core machine), and results then never depend on the thread count.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def run_examples(target: ContractTarget, *strategies: st.SearchStrategy[Any]) -> Callable[[Callable[..., None]], None]:
@@ -106,5 +122,6 @@ __all__ = [
     "json_round_trip_config",
     "param_shapes",
     "run_examples",
+    "single_threaded",
     "state_round_trip",
 ]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from chroma.testing.check_helpers import single_threaded
 from chroma.testing.encoder_checks import encoder_checks
 from chroma.testing.fusion_checks import fusion_checks
 from chroma.testing.targets import ContractTarget, SkipCheck, as_targets
@@ -44,12 +45,13 @@ def yield_checks(target: ContractTarget) -> Iterator[Check]:
 
 
 def _skipping(check: Check) -> Check:
-    """Turn :class:`SkipCheck` into ``pytest.skip`` (pytest imported only when used)."""
+    """Run single-threaded; turn :class:`SkipCheck` into ``pytest.skip`` (pytest imported only when used)."""
 
     @functools.wraps(check)
     def run(target: ContractTarget) -> None:
         try:
-            check(target)
+            with single_threaded():
+                check(target)
         except SkipCheck as exc:
             import pytest
 
@@ -195,7 +197,8 @@ def _is_class_pair(obj: Any) -> bool:
 
 def _run_one(plugin_id: str, check: Check, target: ContractTarget, expected_reason: str | None) -> CheckResult:
     try:
-        check(target)
+        with single_threaded():
+            check(target)
     except SkipCheck as exc:
         return CheckResult(plugin_id, check.__name__, "skipped", str(exc))
     except Exception as exc:  # noqa: BLE001 - any error is a failed check
