@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --disable-pip-version-check torch==2.13.0
-editable=(-e ".[test]")
+editable=(-e ".[test,demo]")
 for plugin in plugins/*/; do
     editable+=(-e "$plugin")
 done
