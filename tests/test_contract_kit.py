@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -154,6 +156,13 @@ class ConfiguredFusion(SumFusion):
 def test_class_with_config_is_accepted():
     target = ContractTarget("configured", "fusion", lambda cfg, **kw: ConfiguredFusion(cfg, **kw), _Scale, {"width": 3})
     assert check_plugin([target, (ConfiguredFusion, _Scale(width=2))]).ok
+
+
+def test_registry_record_that_failed_to_load_fails_the_loading_check():
+    record = SimpleNamespace(name="broken_ep", kind=None, status="error", error="ImportError: no module x", spec=None)
+    report = check_plugin(record, on_fail=None)
+    assert [(r.check, r.status) for r in report.results] == [("check_plugin_loads", "failed")]
+    assert "ImportError: no module x" in report.results[0].message
 
 
 @parametrize_with_contract([SumFusion])

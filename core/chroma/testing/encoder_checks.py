@@ -35,7 +35,7 @@ Batch = AudioBatch | MidiBatch | TextBatch
 
 
 def _modality(target: ContractTarget) -> str:
-    return target.kind.removesuffix("_encoder")
+    return (target.kind or "").removesuffix("_encoder")
 
 
 def _encoder(target: ContractTarget, **kwargs: Any) -> Encoder:

@@ -37,7 +37,7 @@ class ContractTarget:
 
     Attributes:
         name: plugin name, used in test ids.
-        kind: one of :data:`chroma.plugins.PLUGIN_KINDS`.
+        kind: one of :data:`chroma.plugins.PLUGIN_KINDS` (``None`` allowed only with ``load_error``).
         factory: encoders: ``factory(config) -> Encoder``; fusions:
             ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims) -> FusionModule``.
         config_model: the plugin's config model.
@@ -50,7 +50,7 @@ class ContractTarget:
     """
 
     name: str
-    kind: str
+    kind: str | None
     factory: Callable[..., nn.Module] | None
     config_model: type[PluginConfig] = PluginConfig
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -61,11 +61,11 @@ class ContractTarget:
     load_error: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in PLUGIN_KINDS:
+        if self.kind not in PLUGIN_KINDS and self.load_error is None:
             raise ValueError(f"contract target {self.name!r}: kind {self.kind!r} is not one of {PLUGIN_KINDS}")
 
     def __repr__(self) -> str:  # shown in pytest ids and failure messages
-        return f"<{self.kind} plugin {self.name!r}>"
+        return f"<{self.kind or 'unloaded'} plugin {self.name!r}>"
 
     @property
     def is_fusion(self) -> bool:

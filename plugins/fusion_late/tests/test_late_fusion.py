@@ -7,7 +7,7 @@ import torch
 from pydantic import ValidationError
 from torch import nn
 
-from chroma.testing import parametrize_with_contract
+from chroma.testing import check_plugin, parametrize_with_contract, target_from_spec
 from chroma_fusion_late.fusion import LateFusion, build
 from chroma_fusion_late.plugin import LateFusionConfig, chroma_plugins
 
@@ -28,6 +28,12 @@ def test_defaults_build_the_d5_network():
     assert layers[2].p == 0.3
     assert (layers[3].in_features, layers[3].out_features) == (1024, 512)
     assert all(isinstance(p, nn.Identity) for p in fusion.projections.values())
+
+
+def test_raw_concat_path_meets_the_contract():
+    """The kit's test_config projects; the D5 default (raw concatenation) is checked here."""
+    target = target_from_spec(SPEC).with_options(project_dim=None, dropout=0.3)
+    assert check_plugin(target).ok
 
 
 def test_concatenation_follows_modality_order():
