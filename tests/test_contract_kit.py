@@ -245,7 +245,9 @@ def test_kit_catches_broken_encoders():
 
 
 def test_pretrained_without_test_config_is_skipped():
-    target = ContractTarget("mean_midi", "midi_encoder", lambda cfg: MeanMidiEncoder(), capabilities={"pretrained": True})
+    target = ContractTarget(
+        "mean_midi", "midi_encoder", lambda cfg: MeanMidiEncoder(), capabilities={"pretrained": True}
+    )
     statuses = {r.status for r in check_plugin(target).results if r.check != "check_plugin_loads"}
     assert statuses == {"skipped"}
 

@@ -119,13 +119,18 @@ def check_encoder_declares_contract(target: ContractTarget) -> None:
         raise AssertionError(f"{target!r}: output_dim must be a positive int, got {encoder.output_dim!r}")
     if modality == "audio":
         if not isinstance(encoder.sample_rate, int) or encoder.sample_rate <= 0:
-            raise AssertionError(f"{target!r}: audio encoders need a positive int sample_rate, got {encoder.sample_rate!r}")
+            raise AssertionError(
+                f"{target!r}: audio encoders need a positive int sample_rate, got {encoder.sample_rate!r}"
+            )
     elif encoder.sample_rate is not None:
         raise AssertionError(f"{target!r}: sample_rate must be None for a {modality} encoder")
     declared = getattr(type(encoder), "name", target.name)
     if declared != target.name:
         raise AssertionError(f"{target!r}: class name attribute {declared!r} != plugin name {target.name!r}")
-    if "returns_sequence" in target.capabilities and bool(target.capabilities["returns_sequence"]) != encoder.returns_sequence:
+    if (
+        "returns_sequence" in target.capabilities
+        and bool(target.capabilities["returns_sequence"]) != encoder.returns_sequence
+    ):
         raise AssertionError(
             f"{target!r}: capability returns_sequence={target.capabilities['returns_sequence']} "
             f"but the class says {encoder.returns_sequence}"
@@ -265,4 +270,3 @@ def encoder_checks(target: ContractTarget) -> Iterator[Check]:
     yield check_encoder_config_round_trip
     if target.capability("returns_sequence"):
         yield check_encoder_sequence_contract
-

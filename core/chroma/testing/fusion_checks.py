@@ -123,7 +123,9 @@ def check_fusion_ignores_absent_slots(target: ContractTarget) -> None:
             reference = fusion(embeddings, mask).hidden
             for label, fill in (("other garbage", other), ("NaN", nan_fill)):
                 out = fusion(_refill_absent(embeddings, mask, fill), mask).hidden
-                assert_close(target, f"output changed with {label} in absent slots", out, reference, atol=1e-6, rtol=1e-5)
+                assert_close(
+                    target, f"output changed with {label} in absent slots", out, reference, atol=1e-6, rtol=1e-5
+                )
 
 
 def check_fusion_batch_independence(target: ContractTarget) -> None:
@@ -231,7 +233,9 @@ def check_fusion_zero_missing(target: ContractTarget) -> None:
             _check_output(target, out, mask_.shape[0], "missing='zero'")
             zeros = {k: torch.zeros_like(v) for k, v in embeddings.items()}
             clean = fusion(_refill_absent(embeddings, mask_, zeros), mask_).hidden
-        assert_close(target, "missing='zero' output changed with absent-slot values", out.hidden, clean, atol=1e-6, rtol=1e-5)
+        assert_close(
+            target, "missing='zero' output changed with absent-slot values", out.hidden, clean, atol=1e-6, rtol=1e-5
+        )
 
 
 def check_fusion_sequences(target: ContractTarget) -> None:
@@ -261,7 +265,12 @@ def check_fusion_sequences(target: ContractTarget) -> None:
             for row in range(mask.shape[0]):
                 alone = {k: (s[row : row + 1], v[row : row + 1]) for k, (s, v) in seqs.items()}
                 single = fusion({k: e[row : row + 1] for k, e in embeddings.items()}, mask[row : row + 1], alone)
-                assert_close(target, f"row {row} depends on other rows (with sequences)", out.hidden[row : row + 1], single.hidden)
+                assert_close(
+                    target,
+                    f"row {row} depends on other rows (with sequences)",
+                    out.hidden[row : row + 1],
+                    single.hidden,
+                )
 
     # Sequences must actually be read: one present row with valid positions changes the output.
     mask = torch.ones(1, 3, dtype=torch.bool)

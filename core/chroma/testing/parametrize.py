@@ -90,7 +90,7 @@ def parametrize_with_contract(
 
     targets = as_targets(plugins)
     params = []
-    for target, plugin_id in zip(targets, _ids(targets)):
+    for target, plugin_id in zip(targets, _ids(targets), strict=True):
         expected = _expected(expected_failed_checks, target)
         for check in yield_checks(target):
             marks = []
@@ -180,7 +180,7 @@ def check_plugin(
     targets = as_targets(items)
     expected = dict(expected_failed_checks or {})
     report = ContractReport()
-    for target, plugin_id in zip(targets, _ids(targets)):
+    for target, plugin_id in zip(targets, _ids(targets), strict=True):
         for check in yield_checks(target):
             report.results.append(_run_one(plugin_id, check, target, expected.get(check.__name__)))
     if on_fail == "warn":

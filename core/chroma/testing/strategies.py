@@ -105,7 +105,7 @@ def every_mask_pattern(modalities: Sequence[str] = MODALITIES) -> Tensor:
     rows = []
     for bits in itertools.product((False, True), repeat=len(modalities)):
         row = [False] * len(MODALITIES)
-        for name, bit in zip(modalities, bits):
+        for name, bit in zip(modalities, bits, strict=True):
             row[modality_index(name)] = bit
         rows.append(row)
     return torch.tensor(rows, dtype=torch.bool)

@@ -42,7 +42,9 @@ class CrossAttentionBlock(nn.Module):
         )
         self.feed_forward_norm = nn.LayerNorm(dim)
 
-    def forward(self, queries: Tensor, keys: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, queries: Tensor, keys: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """Refine the queries.
 
         Args:
@@ -108,13 +110,20 @@ class CrossAttentionFusion(FusionModule):
     def _tokens(
         self, embeddings: dict[str, Tensor], sequences: dict[str, tuple[Tensor, Tensor]] | None
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Pooled tokens ``[B, M, dim]``, all key tokens ``[B, K, dim]``, their ignore mask ``[B, K]`` and owners ``[K]``."""
-        pooled = torch.stack(
-            [self.pooled_projections[m](embeddings[m]) for m in self.input_dims], dim=1
-        ) + self.type_embedding
-        batch = pooled.shape[0]
-        keys, ignore, owners = [pooled], [pooled.new_zeros(batch, pooled.shape[1], dtype=torch.bool)], []
-        owners.append(torch.arange(pooled.shape[1], device=pooled.device))
+        """Build the tokens.
+
+        Returns:
+            pooled tokens ``[B, M, dim]``, all key tokens ``[B, K, dim]``, the keys'
+            ignore mask ``[B, K]`` and each key's owning modality position ``[K]``.
+        """
+        pooled = (
+            torch.stack([self.pooled_projections[m](embeddings[m]) for m in self.input_dims], dim=1)
+            + self.type_embedding
+        )
+        batch, count = pooled.shape[:2]
+        keys = [pooled]
+        ignore = [pooled.new_zeros(batch, count, dtype=torch.bool)]  # pooled tokens: always attendable
+        owners = [torch.arange(count, device=pooled.device)]
         for index, name in enumerate(self.input_dims):
             if not sequences or name not in sequences:
                 continue

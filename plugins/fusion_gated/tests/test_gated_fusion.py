@@ -38,7 +38,9 @@ def test_gates_are_a_distribution_over_present_modalities(batch):
 
 def test_unconfigured_modality_column_stays_zero():
     fusion = build(GatedFusionConfig(), input_dims={"text": 6, "midi": 5}, hidden_dim=4)
-    gates = fusion({"text": torch.randn(2, 6), "midi": torch.randn(2, 5)}, torch.ones(2, 3, dtype=torch.bool)).weights["gates"]
+    gates = fusion({"text": torch.randn(2, 6), "midi": torch.randn(2, 5)}, torch.ones(2, 3, dtype=torch.bool)).weights[
+        "gates"
+    ]
     assert (gates[:, 1] == 0).all() and torch.allclose(gates.sum(1), torch.ones(2))
 
 

@@ -91,4 +91,6 @@ def build(
     sequence_dims: Mapping[str, int] | None = None,
 ) -> LateFusion:
     """Plugin factory: ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims)``."""
-    return LateFusion(config, input_dims=input_dims, hidden_dim=hidden_dim, missing=missing, sequence_dims=sequence_dims)
+    return LateFusion(
+        config, input_dims=input_dims, hidden_dim=hidden_dim, missing=missing, sequence_dims=sequence_dims
+    )
