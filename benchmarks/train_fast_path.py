@@ -2,9 +2,8 @@
 
 Both train the same late-fusion model (design D5: 768 + 512 + 512 -> 1024 -> 512,
 three 3-class heads) on the same in-memory tensors: 10,544 segments of
-random-but-learnable embeddings (class-dependent means; text carries
-``temporal_mode``, audio and MIDI carry ``spatial_mode``) with realistic
-missingness (text 60 %, audio 85 %, MIDI 43 %).
+random-but-learnable embeddings (:mod:`chroma.training.synthetic_embeddings`:
+class-dependent means, realistic missingness).
 
 Times are CPU seconds of this process (``time.process_time``, one torch thread),
 so other work on a shared machine does not distort the ratio. The trainer's epoch
@@ -23,47 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 
 from chroma.config import load_config
-from chroma.data.embeddings import EmbeddingTable, write_embeddings
 from chroma.model import build_model
 from chroma.training.data import load_precomputed
 from chroma.training.data import PrecomputedSource
 from chroma.training.loop import Trainer, prepare_config
 from chroma.training.metrics_log import read_records
-
-DIMS = {"text": 768, "audio": 512, "midi": 512}
-PRESENCE = {"text": 0.60, "audio": 0.85, "midi": 0.43}
-HEADS = {
-    "temporal_mode": ("Past", "Present", "Future"),
-    "spatial_mode": ("Thing", "Place", "Person"),
-    "ontological_mode": ("Imagined", "Forgotten", "Known"),
-}
-
-
-def write_dataset(root: Path, n: int, seed: int = 0) -> None:
-    """Metadata parquet (labels, songs, albums) and an embeddings parquet under ``root``."""
-    rng = np.random.default_rng(seed)
-    songs = np.arange(n) // 5
-    ids = [f"song{s:05d}_seg{i % 5}" for i, s in enumerate(songs)]
-    temporal, spatial = rng.integers(0, 3, n), rng.integers(0, 3, n)
-    codes = {"temporal_mode": temporal, "spatial_mode": spatial, "ontological_mode": (temporal + spatial) % 3}
-    columns = {"segment_id": ids, "song_id": [f"song{s:05d}" for s in songs]}
-    columns.update({h: [HEADS[h][c] for c in codes[h]] for h in HEADS})
-    pq.write_table(pa.table(columns), root / "training_segments_metadata.parquet")
-    carried = {"text": temporal, "audio": spatial, "midi": spatial}
-    embeddings = {}
-    for m, d in DIMS.items():
-        centres = rng.normal(size=(3, d)).astype(np.float32) * 0.3
-        embeddings[m] = centres[carried[m]] + rng.normal(size=(n, d)).astype(np.float32)
-    mask = np.stack([rng.random(n) < PRESENCE[m] for m in DIMS], axis=1)
-    write_embeddings(root / "embeddings.parquet", EmbeddingTable(ids, embeddings, mask, {m: "bench" for m in DIMS}))
-
+from chroma.training.synthetic_embeddings import write_learnable_embeddings
 
 def bare_loop(config, data, epochs: int) -> list[float]:
     """CPU seconds per epoch of a plain loop over the same tensors and model."""
@@ -102,7 +70,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write_dataset(root, args.segments)
+        write_learnable_embeddings(root, args.segments, {"text": 768, "audio": 512, "midi": 512}, separation=0.3)
         config = load_config(
             {
                 "data": {"root": str(root)},
