@@ -107,25 +107,23 @@ class ClapAudioEncoder(Encoder):
         Returns:
             ``(windows [W, window], owner [W])``: repeat-padded windows and the row each came from.
         """
-        rows, starts, sizes = [], [], []
-        for row, length in enumerate(batch.lengths.tolist()):
-            for start in range(0, int(length), self.window):
-                size = min(self.window, int(length) - start)
+        pieces: list[Tensor] = []
+        rows: list[int] = []
+        width = batch.waveform.shape[-1]
+        for row, length in enumerate(batch.lengths.clamp(0, width).tolist()):
+            for start in range(0, length, self.window):
+                size = min(self.window, length - start)
                 if start > 0 and size < max(self.min_last, 1):
                     break
+                piece = batch.waveform[row, start : start + size]
+                if size < self.window:  # whole repeats, then zeros
+                    piece = F.pad(piece.repeat(self.window // size), (0, self.window % size))
+                pieces.append(piece)
                 rows.append(row)
-                starts.append(start)
-                sizes.append(size)
-        device = batch.waveform.device
-        owner = torch.tensor(rows, dtype=torch.long, device=device)
-        if not rows:
+        owner = torch.tensor(rows, dtype=torch.long, device=batch.waveform.device)
+        if not pieces:
             return batch.waveform.new_zeros(0, self.window), owner
-        start_t = torch.tensor(starts, device=device)[:, None]
-        size_t = torch.tensor(sizes, device=device)[:, None]
-        offset = torch.arange(self.window, device=device)[None, :]
-        source = start_t + offset % size_t
-        kept = offset < (self.window // size_t) * size_t  # whole repeats only, then zeros
-        return batch.waveform[owner[:, None], source] * kept, owner
+        return torch.stack(pieces), owner
 
     def forward(self, batch: AudioBatch) -> EncoderOutput:
         """Encode mono audio.
