@@ -194,22 +194,27 @@ def test_workers_give_the_same_batches(dataset):
 
 def test_media_reads_only_needed_columns_and_row_groups(synth, monkeypatch):
     calls = []
-    original = pq.ParquetFile.read_row_group
+    read_row_group, iter_batches = pq.ParquetFile.read_row_group, pq.ParquetFile.iter_batches
 
-    def spy(self, i, columns=None, **kw):
-        calls.append((i, tuple(columns or ())))
-        return original(self, i, columns=columns, **kw)
+    def spy_read(self, i, columns=None, **kw):
+        calls.append(("read_row_group", i, tuple(columns or ())))
+        return read_row_group(self, i, columns=columns, **kw)
 
-    monkeypatch.setattr(pq.ParquetFile, "read_row_group", spy)
+    def spy_iter(self, *a, row_groups=None, columns=None, **kw):
+        calls.append(("iter_batches", tuple(row_groups or ()), tuple(columns or ())))
+        return iter_batches(self, *a, row_groups=row_groups, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", spy_read)
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", spy_iter)
     monkeypatch.setattr(pq, "read_table", lambda *a, **k: pytest.fail("whole-table read of a data file"))
     ds = SegmentDataset(_config(synth.data_section()), modalities=["midi"])
     n_groups = pq.ParquetFile(synth.media_path).metadata.num_row_groups
-    index_calls = [c for c in calls if c[1] == ("segment_id",)]
-    assert len(index_calls) == n_groups  # index built from the id column only
+    assert calls == [("read_row_group", i, ("segment_id",)) for i in range(n_groups)]  # index: id column only
     calls.clear()
     ds.media.clear_cache()
     ds[len(ds) - 1]
-    assert calls == [(ds.media.location(ds.segment_ids[-1])[0], ("midi_binary",))]
+    ds[len(ds) - 2]  # same row group: served from the cache
+    assert calls == [("iter_batches", (ds.media.location(ds.segment_ids[-1])[0],), ("midi_binary",))]
 
 
 def test_metadata_only_queries_never_open_media(synth, monkeypatch):

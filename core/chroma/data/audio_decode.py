@@ -89,7 +89,8 @@ def decode_audio_blob(blob: bytes, sample_rate: object) -> tuple[np.ndarray, int
     """Decode one ``audio_waveform`` blob.
 
     Args:
-        blob: raw float32 LE PCM or an encoded WAV/FLAC/OGG file.
+        blob: raw float32 LE PCM or an encoded WAV/FLAC/OGG file (bytes or any buffer,
+            e.g. a zero-copy ``pyarrow.Buffer``).
         sample_rate: the row's ``audio_sample_rate`` (used for raw PCM only).
 
     Returns:
@@ -99,17 +100,17 @@ def decode_audio_blob(blob: bytes, sample_rate: object) -> tuple[np.ndarray, int
         AudioDecodeError: undecodable bytes, bad rate, NaN/inf or no samples.
     """
     fmt = blob_format(blob)
-    if fmt == "wav" and riff_truncated(blob):
+    if fmt == "wav" and riff_truncated(bytes(blob)):
         raise AudioDecodeError("corrupt", f"WAV audio blob of {len(blob)} bytes is truncated (data chunk incomplete)")
     if fmt != "pcm_f32le":
-        wave, rate = _soundfile_read(io.BytesIO(blob), f"{fmt} audio blob")
+        wave, rate = _soundfile_read(io.BytesIO(bytes(blob)), f"{fmt} audio blob")
     else:
         rate = check_sample_rate(sample_rate)
         if len(blob) % 4:
             raise AudioDecodeError(
                 "corrupt", f"raw float32 PCM blob has {len(blob)} bytes, not a multiple of 4 (and no known file header)"
             )
-        wave = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+        wave = np.frombuffer(blob, dtype="<f4").astype(np.float32)  # a writable copy
     return check_waveform(wave, rate)
 
 

@@ -1,14 +1,15 @@
 """Lazy, per-process row access to the media parquet by segment id.
 
 The index ``segment_id -> (row_group, offset)`` is built from the segment-id
-column alone. Rows are fetched with ``ParquetFile.read_row_group(columns=...)``
-for the needed columns only; a small LRU of row groups serves neighbouring
+column alone (``read_row_group(columns=[id])``). Rows are fetched one row group
+at a time, needed columns only, streamed in small record batches; a small LRU of row groups serves neighbouring
 segments. The file handle is opened lazily and reopened in each DataLoader
 worker process (it is dropped when the reader is pickled).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -17,6 +18,22 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+logger = logging.getLogger(__name__)
+
+#: Uncompressed size of one row group's needed columns above which a warning is logged.
+LARGE_ROW_GROUP_BYTES = 256 * 2**20
+#: Rows per record batch when a row group is read.
+READ_BATCH_ROWS = 4
+
+
+def _value(scalar: pa.Scalar) -> Any:
+    """Python value of ``scalar``; binary values stay zero-copy ``pyarrow.Buffer`` views."""
+    if not scalar.is_valid:
+        return None
+    if pa.types.is_binary(scalar.type) or pa.types.is_large_binary(scalar.type):
+        return scalar.as_buffer()
+    return scalar.as_py()
 
 
 class MediaReader:
@@ -27,27 +44,53 @@ class MediaReader:
         id_column: segment id column name.
         columns: columns to fetch; names the file lacks are skipped (see :attr:`columns`).
         cache_row_groups: how many decoded row groups to keep per process.
+
+    Memory is bounded by ``cache_row_groups`` row groups of the needed columns, so
+    media files should be written with small row groups (e.g. 16-64 segments); a
+    warning is logged when one row group's needed columns exceed
+    :data:`LARGE_ROW_GROUP_BYTES`.
     """
 
-    def __init__(self, path: Path, id_column: str, columns: Sequence[str], cache_row_groups: int = 2) -> None:
+    def __init__(self, path: Path, id_column: str, columns: Sequence[str], cache_row_groups: int = 1) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"media parquet {self.path} does not exist (data.media_path)")
-        pf = pq.ParquetFile(self.path)
+        pf = pq.ParquetFile(self.path, pre_buffer=False)
         names = pf.schema_arrow.names
         if id_column not in names:
             raise ValueError(f"media parquet {self.path} has no segment id column {id_column!r}")
         #: The requested columns the file actually has.
         self.columns = [c for c in dict.fromkeys(columns) if c in names]
+        self._schema = pa.schema([pf.schema_arrow.field(c) for c in self.columns])
         self.index: dict[str, tuple[int, int]] = {}
         for rg in range(pf.num_row_groups):
             ids = pf.read_row_group(rg, columns=[id_column]).column(0).to_pylist()
             for offset, sid in enumerate(ids):
                 self.index.setdefault(str(sid), (rg, offset))
+        self._warn_large_row_groups(pf)
         self.cache_row_groups = max(1, int(cache_row_groups))
         self._pf: pq.ParquetFile | None = None
         self._pid: int | None = None
         self._cache: OrderedDict[int, pa.Table] = OrderedDict()
+
+    def _warn_large_row_groups(self, pf: pq.ParquetFile) -> None:
+        meta = pf.metadata
+        wanted = set(self.columns)
+        largest = 0
+        for rg in range(meta.num_row_groups):
+            group = meta.row_group(rg)
+            size = sum(
+                group.column(j).total_uncompressed_size
+                for j in range(group.num_columns)
+                if group.column(j).path_in_schema in wanted
+            )
+            largest = max(largest, size)
+        if largest > LARGE_ROW_GROUP_BYTES:
+            logger.warning(
+                "media parquet %s: a row group holds %.0f MiB of %s; each read loads a whole row group, "
+                "so rewrite the file with smaller row groups (e.g. pyarrow write_table(row_group_size=32))",
+                self.path, largest / 2**20, ", ".join(self.columns),
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -56,7 +99,8 @@ class MediaReader:
 
     def _file(self) -> pq.ParquetFile:
         if self._pf is None or self._pid != os.getpid():
-            self._pf = pq.ParquetFile(self.path)
+            # pre_buffer=False: read column pages as decoded instead of buffering whole chunks twice.
+            self._pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
             self._pid = os.getpid()
             self._cache.clear()
         return self._pf
@@ -64,7 +108,11 @@ class MediaReader:
     def _row_group(self, rg: int) -> pa.Table:
         table = self._cache.get(rg)
         if table is None:
-            table = self._file().read_row_group(rg, columns=self.columns, use_threads=False)
+            # Small record batches keep arrow's builders from over-allocating on large blobs.
+            batches = self._file().iter_batches(
+                batch_size=READ_BATCH_ROWS, row_groups=[rg], columns=self.columns, use_threads=False
+            )
+            table = pa.Table.from_batches(list(batches), schema=self._schema)
             self._cache[rg] = table
             while len(self._cache) > self.cache_row_groups:
                 self._cache.popitem(last=False)
@@ -89,11 +137,8 @@ class MediaReader:
         out: dict[str, dict[str, Any]] = {}
         for rg in sorted(by_group):
             table = self._row_group(rg)
-            wanted = by_group[rg]
-            picked = table.take(pa.array([off for _, off in wanted], type=pa.int64()))
-            values = {c: picked.column(c).to_pylist() for c in self.columns}
-            for i, (sid, _) in enumerate(wanted):
-                out[sid] = {c: values[c][i] for c in self.columns}
+            for sid, off in by_group[rg]:
+                out[sid] = {c: _value(table.column(c)[off]) for c in self.columns}
         return out
 
     def clear_cache(self) -> None:
