@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import resample_poly
 
-from chroma.audio.resample import resample, resampled_length
+from chroma.audio.resample import resample, resample_batch, resampled_length
 from chroma.audio.torchaudio_compat import load_torchaudio
+from chroma.contracts import AudioBatch
 
 RATE_PAIRS = [(44100, 48000), (44100, 16000), (48000, 16000), (16000, 48000), (22050, 44100), (8000, 11025)]
 
@@ -93,3 +94,13 @@ def test_bad_rates_are_rejected(orig, new) -> None:
 def test_integer_samples_are_rejected() -> None:
     with pytest.raises(TypeError, match="floating point"):
         resample(torch.zeros(10, dtype=torch.int16), 16000, 48000)
+
+
+def test_resample_batch_scales_lengths_with_the_ceil_rule() -> None:
+    wave = torch.randn(3, 441)
+    batch = AudioBatch(wave, torch.tensor([441, 100, 0]), 44100)
+    out = resample_batch(batch, 16000)
+    assert out.sample_rate == 16000 and out.waveform.shape == (3, 160)
+    assert out.lengths.tolist() == [resampled_length(n, 44100, 16000) for n in (441, 100, 0)] == [160, 37, 0]
+    assert torch.equal(out.waveform, resample(wave, 44100, 16000))
+    assert resample_batch(out, 16000) is out
