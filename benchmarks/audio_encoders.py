@@ -74,7 +74,7 @@ def bench_encoders(directory: Path, repeats: int) -> torch.nn.Module:
         for size in (1, 32):
             batch = audio_batch(size, int(encoder.sample_rate))
             with torch.no_grad():
-                seconds = best_time(lambda: encoder(batch), repeats)
+                seconds = best_time(lambda e=encoder, b=batch: e(b), repeats)
             rates.append(size / seconds)
         print(f"  {label:30s} {rates[0]:10.1f} {rates[1]:10.1f}")
     return built["clap (tiny checkpoint)"]
@@ -109,7 +109,7 @@ def bench_resample(repeats: int) -> None:
     wave = audio_batch(32, 44100).waveform
     print("resampling 32 x 10 s from 44.1 kHz")
     for target in (48000, 16000):
-        seconds = best_time(lambda: resample(wave, 44100, target), repeats)
+        seconds = best_time(lambda t=target: resample(wave, 44100, t), repeats)
         print(f"  -> {target / 1000:g} kHz: {seconds * 1000:8.1f} ms  ({32 / seconds:6.1f} segments/s)")
 
 

@@ -9,6 +9,8 @@ another row's length, therefore cannot change a row's output.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -74,7 +76,7 @@ class AudioCnnEncoder(Encoder):
             output="db",
         )
         widths = (1, *config.channels)
-        self.blocks = nn.ModuleList(_ConvBlock(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.blocks = nn.ModuleList(_ConvBlock(a, b) for a, b in itertools.pairwise(widths))
         bands = config.n_mels
         for _ in config.channels:
             bands = -(-bands // 2)
