@@ -158,3 +158,17 @@ def test_run_directory_holds_no_pickle(e2e_run: Path) -> None:
         if path.is_file():
             assert path.suffix in allowed, path
             assert not path.read_bytes().startswith(b"\x80"), f"{path} looks like a pickle"
+
+
+def test_score_command_single_file_and_folder(e2e_run: Path, synthetic: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    midi = midi_files(synthetic)[0]
+    capsys.readouterr()
+    assert main(["score", "--run", str(e2e_run), str(midi)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == str(midi) and "spatial_mode:" in out
+    assert main(["score", "--run", str(e2e_run), str(synthetic / "midi"), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert sorted(scores) == [str(p) for p in midi_files(synthetic)]
+    assert scores[str(midi)] == load_run(e2e_run).score(midi=midi)
