@@ -6,7 +6,9 @@ to a plain pyarrow read of the same rows.
 Builds ``DIR`` (default ``$TMPDIR/chroma_bench_full_pass``) once if absent: a small
 synthetic dataset of 10 s segments, its rows replicated under new segment ids
 and written row group by row group until the media file reaches ``--gib``.
-Each measurement runs in a fresh subprocess so its peak RSS is its own.
+Each measurement runs in a fresh subprocess so its peak RSS is its own; the
+chroma pass is measured with glibc's default malloc and with a fixed
+``MALLOC_MMAP_THRESHOLD_`` (recommended for long data passes).
 Targets: peak RSS < 1.5 GB and < 1/4 of the media file size.
 """
 
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 ROW_GROUP = 16
+MMAP_THRESHOLD = 256 * 1024
 
 
 def build(directory: Path, gib: float) -> None:
@@ -87,10 +90,10 @@ def _chroma_pass(directory: Path, workers: int) -> dict:
     return {"seconds": time.perf_counter() - start, "segments": report.segments, "present": report.present}
 
 
-def _measure(kind: str, directory: Path, workers: int) -> dict:
+def _measure(kind: str, directory: Path, workers: int, env: dict[str, str] | None = None) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--measure", kind, "--dir", str(directory), "--workers", str(workers)],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env={**os.environ, **(env or {})},
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -118,7 +121,11 @@ def main() -> None:
     size = media.stat().st_size
     plain = _measure("pyarrow", args.dir, 0)
     ours = _measure("chroma", args.dir, args.workers)
+    # glibc's dynamic mmap threshold lets freed ~28 MB batch tensors fragment the heap;
+    # a fixed threshold returns them to the OS at once.
+    tuned = _measure("chroma", args.dir, args.workers, {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)})
     peak = max(ours["peak_rss_bytes"], ours["peak_rss_children_bytes"])
+    tuned_peak = max(tuned["peak_rss_bytes"], tuned["peak_rss_children_bytes"])
     print(f"media file: {size / 2**30:.2f} GiB, {ours['segments']} segments, {ROW_GROUP} per row group, "
           f"workers={args.workers}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"present: {ours['present']}")
@@ -127,9 +134,11 @@ def main() -> None:
     print(f"chroma full pass (decode + MIDI parse + collate): {ours['seconds']:.1f} s "
           f"({ours['segments'] / ours['seconds']:.0f} segments/s)")
     print(f"time ratio chroma / pyarrow: {ours['seconds'] / plain['seconds']:.2f}x")
-    print(f"peak RSS: {peak / 2**20:.0f} MiB = {peak / size:.3f} of file size "
-          f"(targets: < 1536 MiB: {'ok' if peak < 1.5 * 2**30 else 'MISSED'}, "
-          f"< 0.25: {'ok' if peak < size / 4 else 'MISSED'})")
+    for label, value in (("default malloc", peak), (f"MALLOC_MMAP_THRESHOLD_={MMAP_THRESHOLD}", tuned_peak)):
+        print(f"peak RSS ({label}): {value / 2**20:.0f} MiB = {value / size:.3f} of file size "
+              f"(targets: < 1536 MiB: {'ok' if value < 1.5 * 2**30 else 'MISSED'}, "
+              f"< 0.25: {'ok' if value < size / 4 else 'MISSED'})")
+    print(f"(with the fixed threshold the pass took {tuned['seconds']:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from chroma.audio.fit import pad_or_truncate_batch
 from chroma.contracts import AudioBatch, TextBatch
 from chroma.midi.collate import events_to_batch
 from chroma.modality import MODALITIES
@@ -59,10 +58,14 @@ class SegmentCollator:
             embeddings = torch.from_numpy(emb)
         text = TextBatch(texts=[item["text"] for item in items], embeddings=embeddings)
 
-        empty = torch.zeros(0, dtype=torch.float32)
-        waves = [item["audio"][0] if item["audio"] is not None else empty for item in items]
-        waveform, _ = pad_or_truncate_batch(waves, self.num_samples)
-        lengths = torch.tensor([item["audio"][1] if item["audio"] is not None else 0 for item in items], dtype=torch.int64)
+        # Items already hold exactly num_samples (AudioPreprocessor pads/truncates); fill in place.
+        waveform = torch.zeros(b, self.num_samples, dtype=torch.float32)
+        lengths = torch.zeros(b, dtype=torch.int64)
+        for row, item in enumerate(items):
+            if item["audio"] is not None:
+                wave, length = item["audio"]
+                waveform[row, : wave.shape[0]] = wave[: self.num_samples]
+                lengths[row] = min(int(length), self.num_samples)
         audio = AudioBatch(waveform, lengths, self.sample_rate)
 
         midi, _ = events_to_batch([item["midi"] for item in items], self.midi_duration, self.max_events)

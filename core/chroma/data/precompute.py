@@ -302,8 +302,14 @@ def run_precompute(
     bar.close()
     dataset.modalities = tuple(m for m in MODALITIES if m in set(to_load))
 
-    table = _assemble(plans, ids, chunks, parts)
-    atomic_write_table(table, out_path)
+    previous = plans[0].reuse
+    unchanged = not compute and previous is not None and previous.segment_ids == ids and set(
+        previous.fingerprints) == {p.modality for p in plans}
+    if unchanged:
+        table = pq.read_table(out_path)  # nothing to write: same segments, same fingerprints
+    else:
+        table = _assemble(plans, ids, chunks, parts)
+        atomic_write_table(table, out_path)
     for plan in compute:
         for k in range(len(chunks)):
             _part_path(parts, plan.modality, plan.fingerprint, k).unlink(missing_ok=True)
