@@ -38,7 +38,14 @@ OUTPUT = ROOT / "docs" / "config-reference.md"
 REGENERATE = "python scripts/gen_config_reference.py"
 
 _ROLE = re.compile(r":[a-z]+:`(~?)([^`]+)`")
-_CONSTRAINTS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="), ("min_length", "min length"), ("max_length", "max length"))
+_CONSTRAINTS = (
+    ("gt", ">"),
+    ("ge", ">="),
+    ("lt", "<"),
+    ("le", "<="),
+    ("min_length", "min length"),
+    ("max_length", "max length"),
+)
 
 
 # ----------------------------------------------------------------- descriptions
@@ -170,7 +177,11 @@ def default_text(info: FieldInfo) -> str:
 
 def _section_model(annotation: Any) -> type[BaseModel] | None:
     """The config-section model a field holds (also inside ``X | None``), else ``None``."""
-    candidates = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else (annotation,)
+    candidates = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else (annotation,)
+    )
     for candidate in candidates:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
@@ -301,7 +312,11 @@ def undocumented() -> list[str]:
 
     walk(ChromaConfig, "")
     for record in _plugin_records():
-        found += [f"{record.kind} {record.name}: {n}" for n, t in field_descriptions(record.spec.config_model).items() if not t]
+        found += [
+            f"{record.kind} {record.name}: {n}"
+            for n, t in field_descriptions(record.spec.config_model).items()
+            if not t
+        ]
     return found
 
 

@@ -27,10 +27,10 @@ DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 SHELL_LANGUAGES = {"", "bash", "sh", "shell", "console"}
 
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$", re.M)
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$", re.MULTILINE)
 _CONFIG = re.compile(r"configs/[\w.-]+\.ya?ml")
 _COMMAND = re.compile(r"(?:^|[\s;&|(/$])chroma ([a-z][\w-]*)(?: ([a-z][\w-]*))?")
 
@@ -70,7 +70,9 @@ def anchors(path: Path) -> frozenset[str]:
 
 
 def _links(page: Path) -> list[str]:
-    return [t for t in _LINK.findall(without_code(page.read_text(encoding="utf-8"))) if not re.match(r"^[a-z][\w+.-]*:", t)]
+    return [
+        t for t in _LINK.findall(without_code(page.read_text(encoding="utf-8"))) if not re.match(r"^[a-z][\w+.-]*:", t)
+    ]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_rel)
@@ -113,7 +115,7 @@ def _commands(page: Path) -> list[tuple[str, str | None]]:
     prose = _FENCE.sub("", text)
     for span in _CODE_SPAN.findall(prose):
         found += _COMMAND.findall(span)
-    for line in re.findall(r"^ {4,}\S.*$", prose, re.M):  # indented code blocks
+    for line in re.findall(r"^ {4,}\S.*$", prose, re.MULTILINE):  # indented code blocks
         found += _COMMAND.findall(line)
     return [(command, sub or None) for command, sub in found]
 
@@ -146,9 +148,7 @@ def test_config_reference_is_up_to_date() -> None:
     if committed != current:
         diff = "".join(
             list(
-                difflib.unified_diff(
-                    committed.splitlines(True), current.splitlines(True), "committed", "generated now"
-                )
+                difflib.unified_diff(committed.splitlines(True), current.splitlines(True), "committed", "generated now")
             )[:60]
         )
         pytest.fail(

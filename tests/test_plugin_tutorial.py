@@ -83,7 +83,10 @@ def venv_lock() -> Iterator[None]:
 
 def _uninstall() -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "uninstall", "-y", "-q", DISTRIBUTION], capture_output=True, text=True
+        [sys.executable, "-m", "pip", "uninstall", "-y", "-q", DISTRIBUTION],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -108,7 +111,7 @@ def test_plugin_tutorial_runs_as_written(tmp_path: Path) -> None:
     with venv_lock():
         try:
             result = subprocess.run(
-                ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+                ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
             )
             output = result.stdout + result.stderr
             assert result.returncode == 0, f"the tutorial failed (exit {result.returncode}):\n{output[-6000:]}"
@@ -116,17 +119,20 @@ def test_plugin_tutorial_runs_as_written(tmp_path: Path) -> None:
             _uninstall()
 
     # What the reader is told to expect.
-    assert re.search(r"^lowrank\s+fusion\s+chroma-fusion-lowrank\s+0\.1\.0\s+active$", output, re.M), output
+    assert re.search(r"^lowrank\s+fusion\s+chroma-fusion-lowrank\s+0\.1\.0\s+active$", output, re.MULTILINE), output
     passed = re.search(r"(\d+) passed", output)
     assert passed and int(passed.group(1)) >= 10 and " failed" not in output, output
     assert "lowrank.yaml: OK" in output
     assert "LowRankFusion" in output
-    assert len(re.findall(r"^(temporal|spatial|ontological)_mode \[", output, re.M)) == 3, output
+    assert len(re.findall(r"^(temporal|spatial|ontological)_mode \[", output, re.MULTILINE)) == 3, output
     plugin_dir = work / PLUGIN_DIR
     leftovers = [
         str(p.relative_to(plugin_dir))
         for p in plugin_dir.rglob("*")
-        if p.is_file() and "cache" not in str(p) and ".hypothesis" not in p.parts and "myfusion" in p.read_text("utf-8", "ignore").lower()
+        if p.is_file()
+        and "cache" not in str(p)
+        and ".hypothesis" not in p.parts
+        and "myfusion" in p.read_text("utf-8", "ignore").lower()
     ]
     assert not leftovers, f"the rename left the template name in {leftovers}"
 
