@@ -322,3 +322,18 @@ def test_wav_bytes_round_trip_through_soundfile():
     out, rate = decode_audio_blob(buf.getvalue(), 44100)
     assert rate == 16000
     np.testing.assert_allclose(out, wave, atol=1e-7)
+
+
+def test_training_mode_augments_midi_deterministically(synth):
+    cfg = ChromaConfig.model_validate({
+        "data": synth.data_section().model_dump(),
+        "preprocessing": {"audio": {"duration": 0.5, "sample_rate": SR},
+                          "midi": {"augmentations": {"transpose": {"p": 1.0, "min": 3, "max": 3}}}},
+    })
+    ds = SegmentDataset(cfg, modalities=["midi"], train=True)
+    plain = SegmentDataset(cfg, modalities=["midi"])
+    i = next(i for i in range(len(ds)) if plain[i]["midi"] is not None and (plain[i]["midi"][:, 5] == 0).any())
+    aug, ref = ds[i]["midi"], plain[i]["midi"]
+    pitched = ref[:, 5] == 0
+    np.testing.assert_array_equal(np.sort(aug[aug[:, 5] == 0, 0]), np.sort(ref[pitched, 0] + 3))
+    np.testing.assert_array_equal(ds[i]["midi"], aug)

@@ -35,7 +35,7 @@ from chroma.data.media import MediaReader
 from chroma.data.paths import existing_metadata_path, media_path, resolve
 from chroma.data.splits import assign_splits
 from chroma.midi.errors import MidiParseError
-from chroma.midi.parse import parse_midi
+from chroma.midi.pipeline import MidiPreprocessor
 from chroma.modality import MODALITIES
 
 #: Audio rate used when neither the caller (encoder) nor ``preprocessing.audio.sample_rate`` sets one.
@@ -58,7 +58,7 @@ class SegmentDataset(Dataset):
 
     Item dict: ``segment_id`` str; ``text`` str (``""`` when absent); ``text_embedding``
     ``[D]`` float32 or ``None``; ``audio`` ``([num_samples] float32, length)`` or ``None``;
-    ``midi`` ``[E, F]`` float32 events or ``None``; ``label`` ``{head: int}``;
+    ``midi`` ``[E, F]`` float32 events (at most ``preprocessing.midi.max_events``) or ``None``; ``label`` ``{head: int}``;
     ``absent`` ``{modality: reason or None}`` for each loaded modality.
     """
 
@@ -145,6 +145,7 @@ class SegmentDataset(Dataset):
         audio_rate = audio_sample_rate or config.preprocessing.audio.sample_rate or DEFAULT_SAMPLE_RATE
         self.audio = AudioPreprocessor(config.preprocessing.audio, int(audio_rate))
         midi_cfg = config.preprocessing.midi
+        self.midi = MidiPreprocessor(midi_cfg)
         self.midi_duration = float(midi_cfg.duration or config.preprocessing.audio.duration)
         #: Collate function building the batch dict (picklable, for DataLoader workers).
         self.collate = SegmentCollator(
@@ -261,14 +262,12 @@ class SegmentDataset(Dataset):
                 return "missing_file"
         else:
             return "not_available"
-        midi_cfg = self.config.preprocessing.midi
         try:
-            events = parse_midi(
+            events = self.midi(
                 source,
-                start=0.0,
-                end=midi_cfg.duration,
                 offset=self.alignment.offsets.get(sid, 0.0),
-                drums=midi_cfg.drums,
+                train=self.train,
+                rng=self._rng(i, 2) if self.train else None,
                 source=f"segment {sid}",
             )
         except MidiParseError:
