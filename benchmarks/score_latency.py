@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import torch
 
 from chroma.config import load_config
@@ -33,7 +34,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write_synthetic(root, n_segments=40, seed=0, duration=args.duration, lyric_embedding_dim=768)
+        write_synthetic(root, n_segments=60, seed=0, duration=args.duration, lyric_embedding_dim=768)
         config = load_config(
             {
                 "data": {"root": str(root), "columns": {"lyric_embedding": "lyric_embedding"}},
@@ -51,8 +52,11 @@ def main() -> None:
         start = time.perf_counter()
         run = load_run(run_dir)
         load_s = time.perf_counter() - start
-        files = sorted((root / "midi").glob("*.mid"))
-        blobs = [f.read_bytes() for f in files]
+        media = pq.read_table(root / "training_segments_media.parquet", columns=["midi_binary", "synthetic_midi_fault"])
+        blobs = [
+            b for b, fault in zip(media.column("midi_binary").to_pylist(), media.column("synthetic_midi_fault").to_pylist())
+            if b is not None and fault is None
+        ]
         for blob in blobs[:5]:  # warm-up
             run.score(midi=blob)
         times = []
@@ -62,7 +66,7 @@ def main() -> None:
             times.append(time.perf_counter() - start)
     times.sort()
     print(f"MIDI-only scoring, piano_roll (trainable, 512-d) + late fusion, {args.duration:g} s segments, "
-          f"{args.threads} thread(s), {args.repeats} calls over {len(blobs)} files")
+          f"{args.threads} thread(s), {args.repeats} calls over {len(blobs)} MIDI files")
     print(f"load_run: {load_s * 1000:.1f} ms")
     print(f"score latency: median {statistics.median(times) * 1000:.2f} ms, "
           f"p90 {times[int(0.9 * len(times))] * 1000:.2f} ms, min {times[0] * 1000:.2f} ms")
