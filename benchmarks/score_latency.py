@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import torch
-
 from chroma.config import load_config
 from chroma.data.synthetic import write_synthetic
 from chroma.scoring.run import load_run
@@ -54,7 +53,10 @@ def main() -> None:
         load_s = time.perf_counter() - start
         media = pq.read_table(root / "training_segments_media.parquet", columns=["midi_binary", "synthetic_midi_fault"])
         blobs = [
-            b for b, fault in zip(media.column("midi_binary").to_pylist(), media.column("synthetic_midi_fault").to_pylist())
+            b
+            for b, fault in zip(
+                media.column("midi_binary").to_pylist(), media.column("synthetic_midi_fault").to_pylist()
+            )
             if b is not None and fault is None
         ]
         for blob in blobs[:5]:  # warm-up
@@ -65,11 +67,15 @@ def main() -> None:
             run.score(midi=blobs[i % len(blobs)])
             times.append(time.perf_counter() - start)
     times.sort()
-    print(f"MIDI-only scoring, piano_roll (trainable, 512-d) + late fusion, {args.duration:g} s segments, "
-          f"{args.threads} thread(s), {args.repeats} calls over {len(blobs)} MIDI files")
+    print(
+        f"MIDI-only scoring, piano_roll (trainable, 512-d) + late fusion, {args.duration:g} s segments, "
+        f"{args.threads} thread(s), {args.repeats} calls over {len(blobs)} MIDI files"
+    )
     print(f"load_run: {load_s * 1000:.1f} ms")
-    print(f"score latency: median {statistics.median(times) * 1000:.2f} ms, "
-          f"p90 {times[int(0.9 * len(times))] * 1000:.2f} ms, min {times[0] * 1000:.2f} ms")
+    print(
+        f"score latency: median {statistics.median(times) * 1000:.2f} ms, "
+        f"p90 {times[int(0.9 * len(times))] * 1000:.2f} ms, min {times[0] * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -24,14 +24,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
 from chroma.config import load_config
 from chroma.model import build_model
-from chroma.training.data import load_precomputed
-from chroma.training.data import PrecomputedSource
+from chroma.training.data import PrecomputedSource, load_precomputed
 from chroma.training.loop import Trainer, prepare_config
 from chroma.training.metrics_log import read_records
 from chroma.training.synthetic_embeddings import write_learnable_embeddings
+
 
 def bare_loop(config, data, epochs: int) -> list[float]:
     """CPU seconds per epoch of a plain loop over the same tensors and model."""
@@ -87,7 +86,9 @@ def main() -> None:
         data = load_precomputed(config)
         # Interleaved (bare, chroma, bare) so drift in machine speed hits both alike.
         bare = bare_loop(config, data, args.epochs)
-        trainer = Trainer(prepare_config(config), root / "run", PrecomputedSource(data, args.batch_size, torch.device("cpu")))
+        trainer = Trainer(
+            prepare_config(config), root / "run", PrecomputedSource(data, args.batch_size, torch.device("cpu"))
+        )
         start = time.process_time()
         trainer.fit()
         ours = (time.process_time() - start) / args.epochs

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from chroma.cli import main
 from chroma.plugins.registry import DISABLE_ENV
 from chroma.training.synthetic_embeddings import write_learnable_embeddings
@@ -63,8 +62,9 @@ def test_train_run_directory_errors(setup: dict[str, Path], tmp_path: Path, caps
     fails(["train", str(other), "--resume", "--out", str(setup["run"])], capsys, "training.batch_size", "--resume")
 
 
-def test_evaluate_errors(setup: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evaluate_errors(
+    setup: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fails(["evaluate", str(tmp_path / "nope")], capsys, "does not exist")
     fails(["evaluate", str(setup["config"])], capsys, "is a file, not a run directory")
     fails(["evaluate", str(tmp_path)], capsys, "not a Chroma run directory")
@@ -89,7 +89,9 @@ def test_score_errors(setup: dict[str, Path], tmp_path: Path, capsys: pytest.Cap
 
 
 def test_sweep_errors(setup: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fails(["sweep", str(setup["config"]), "--fusion", "late,nonexistent"], capsys, "unknown fusion plugin 'nonexistent'")
+    fails(
+        ["sweep", str(setup["config"]), "--fusion", "late,nonexistent"], capsys, "unknown fusion plugin 'nonexistent'"
+    )
     fails(["sweep", str(setup["config"]), "--seeds", "0"], capsys, "--seeds must be at least 1")
     e2e = yaml.safe_load(setup["config"].read_text())
     e2e["training"]["mode"] = "end_to_end"

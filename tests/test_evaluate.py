@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from chroma.cli import main
 from chroma.config import load_config
 from chroma.evaluation.analysis import evaluate, nonempty_subsets
@@ -72,7 +71,12 @@ def test_metrics_by_hand() -> None:
 
 def test_nonempty_subsets() -> None:
     assert nonempty_subsets(("text", "audio", "midi")) == [
-        ("text",), ("audio",), ("midi",), ("text", "audio"), ("text", "midi"), ("audio", "midi"),
+        ("text",),
+        ("audio",),
+        ("midi",),
+        ("text", "audio"),
+        ("text", "midi"),
+        ("audio", "midi"),
         ("text", "audio", "midi"),
     ]
     assert nonempty_subsets(("midi", "text")) == [("text",), ("midi",), ("text", "midi")]
@@ -121,12 +125,14 @@ def test_text_only_run_has_a_single_subset(runs: dict[str, Path]) -> None:
     assert set(result.degradation) == {"all available"}
 
 
-def test_sweep_prints_mean_and_std_per_fusion(runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sweep_prints_mean_and_std_per_fusion(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = config_dict(runs["root"], {"strategy": "late", "mlp_dims": [32]}, epochs=2)
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["sweep", str(path), "--fusion", "late,gated", "--seeds", "2", "--out", str(tmp_path / "sweep")]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("| late") or line.startswith("| gated")]
+    rows = [line for line in out.splitlines() if line.startswith(("| late", "| gated"))]
     assert len(rows) == 2 and all(row.count("±") == 6 for row in rows)
     assert (tmp_path / "sweep" / "gated" / "seed1" / "model.safetensors").exists()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import chroma
 import numpy as np
 import pytest
 import torch
 import yaml
-
-import chroma
 from chroma.cli import main
 from chroma.config import load_config
 from chroma.data.embeddings import read_embeddings
@@ -127,8 +126,11 @@ def test_run_with_foreign_embeddings_cannot_rebuild_encoders(tmp_path: Path) -> 
     from chroma.training.synthetic_embeddings import write_learnable_embeddings
 
     root = write_learnable_embeddings(tmp_path, 80, {"text": 8, "audio": 8, "midi": 8})
-    config = {"data": {"root": str(root)}, "model": {"fusion": {"strategy": "late", "hidden_dim": 8, "mlp_dims": [8]}},
-              "training": {"epochs": 1, "progress": False, "batch_size": 16}}
+    config = {
+        "data": {"root": str(root)},
+        "model": {"fusion": {"strategy": "late", "hidden_dim": 8, "mlp_dims": [8]}},
+        "training": {"epochs": 1, "progress": False, "batch_size": 16},
+    }
     run = load_run(train(load_config(config), tmp_path / "run").run_dir)
     with pytest.raises(RunLoadError, match=r"synthetic-learnable-0.*no frozen model\.audio_encoder"):
         run.score(midi=b"MThd")
@@ -160,7 +162,9 @@ def test_run_directory_holds_no_pickle(e2e_run: Path) -> None:
             assert not path.read_bytes().startswith(b"\x80"), f"{path} looks like a pickle"
 
 
-def test_score_command_single_file_and_folder(e2e_run: Path, synthetic: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_score_command_single_file_and_folder(
+    e2e_run: Path, synthetic: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     midi = midi_files(synthetic)[0]

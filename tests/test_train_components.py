@@ -3,18 +3,20 @@ early stopping, checkpoints and the metrics log."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from safetensors.torch import save_file
-
 from chroma.config import load_config
-from chroma.config.training import EarlyStoppingSection, GradMonitorSection, LossSection, ScheduleSection
+from chroma.config.training import (
+    EarlyStoppingSection,
+    GradMonitorSection,
+    LossSection,
+    ScheduleSection,
+)
 from chroma.evaluation.metrics import IGNORE_INDEX
 from chroma.model import build_model
 from chroma.training import checkpoint as ckpt
@@ -23,11 +25,26 @@ from chroma.training.grad_monitor import GradMonitor, modality_of
 from chroma.training.loop import lr_lambda
 from chroma.training.losses import MultiHeadLoss, inverse_frequency_weights
 from chroma.training.metrics_log import MetricsLog, read_records
-from chroma.training.param_groups import FUSION_GROUP, build_param_groups, clip_gradients
+from chroma.training.param_groups import (
+    FUSION_GROUP,
+    build_param_groups,
+    clip_gradients,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safetensors.torch import save_file
 
 CLASSES = {"a": ["x", "y", "z"], "b": ["p", "q"]}
-MIDI_ENCODER = {"type": "piano_roll", "frozen": False, "hidden_dim": 8, "steps": 8, "channels": [2, 4, 4],
-                "learning_rate": 1e-4, "weight_decay": 0.5, "grad_clip": 0.01}
+MIDI_ENCODER = {
+    "type": "piano_roll",
+    "frozen": False,
+    "hidden_dim": 8,
+    "steps": 8,
+    "channels": [2, 4, 4],
+    "learning_rate": 1e-4,
+    "weight_decay": 0.5,
+    "grad_clip": 0.01,
+}
 
 
 def test_loss_is_weighted_sum_of_head_cross_entropies() -> None:
@@ -68,14 +85,16 @@ def test_loss_config_errors_name_the_head() -> None:
     floor=st.floats(0.0, 1.0),
     total=st.integers(1, 500),
 )
-def test_lr_schedule_warms_up_then_stays_between_floor_and_one(name: str, warmup: float, floor: float, total: int) -> None:
+def test_lr_schedule_warms_up_then_stays_between_floor_and_one(
+    name: str, warmup: float, floor: float, total: int
+) -> None:
     factor = lr_lambda(ScheduleSection(name=name, warmup_fraction=warmup, min_lr_ratio=floor), total)
     values = [factor(s) for s in range(total)]  # the factors of optimiser steps 0 .. total-1
     n_warm = int(warmup * total)
     assert all(0 < v <= 1 + 1e-12 for v in values)
     assert all(values[i] < values[i + 1] for i in range(n_warm - 1))
     after = values[n_warm:]
-    assert all(a >= b - 1e-12 for a, b in zip(after, after[1:])), "non-increasing after warm-up"
+    assert all(a >= b - 1e-12 for a, b in itertools.pairwise(after)), "non-increasing after warm-up"
     if name != "none" and n_warm < total:
         assert math.isclose(factor(total), floor, abs_tol=1e-9), "decays to the floor at the end"
     assert min(after) >= floor - 1e-12
@@ -144,7 +163,7 @@ def test_parameters_are_attributed_to_modalities_by_name() -> None:
 
 
 def test_grad_monitor_norms_and_imbalance_check() -> None:
-    config, model = encoder_model()
+    _, model = encoder_model()
     monitor = GradMonitor(model, GradMonitorSection(every=3, imbalance_ratio=5.0), trained_encoders={"midi"})
     assert set(monitor.params) == {"text", "audio", "midi"}
     assert monitor.due(0) and monitor.due(3) and not monitor.due(4)
@@ -197,7 +216,7 @@ def test_checkpoint_kinds_are_detected(tmp_path: Path) -> None:
 def test_training_state_round_trip_restores_optimizer_and_rng(tmp_path: Path) -> None:
     config, model = encoder_model()
     optimizer = torch.optim.AdamW(build_param_groups(model, config))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 ** s)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5**s)
     for p in model.parameters():
         p.grad = torch.randn_like(p)
     optimizer.step()
@@ -207,7 +226,7 @@ def test_training_state_round_trip_restores_optimizer_and_rng(tmp_path: Path) ->
     expected_draw = torch.rand(3)
     _, fresh = encoder_model()
     fresh_opt = torch.optim.AdamW(build_param_groups(fresh, config))
-    fresh_sched = torch.optim.lr_scheduler.LambdaLR(fresh_opt, lambda s: 0.5 ** s)
+    fresh_sched = torch.optim.lr_scheduler.LambdaLR(fresh_opt, lambda s: 0.5**s)
     progress = ckpt.load_training_state(tmp_path / "s.safetensors", fresh, fresh_opt, fresh_sched)
     assert progress == {"epoch": 3, "step": 1}
     assert torch.equal(torch.rand(3), expected_draw)
@@ -222,7 +241,12 @@ def test_metrics_log_csv_jsonl_and_resume_truncation(tmp_path: Path) -> None:
     for step in (1, 2, 3):
         log.write({"kind": "step", "step": step, "train_loss": 1.0 / step})
     log.write({"kind": "epoch", "epoch": 1, "step": 3, "val_loss": float("nan")})
-    assert (tmp_path / "steps.csv").read_text().splitlines() == ["step,train_loss", "1,1.0", "2,0.5", "3,0.3333333333333333"]
+    assert (tmp_path / "steps.csv").read_text().splitlines() == [
+        "step,train_loss",
+        "1,1.0",
+        "2,0.5",
+        "3,0.3333333333333333",
+    ]
     assert read_records(tmp_path, "epoch")[0]["val_loss"] is None
     MetricsLog(tmp_path, resume=True, keep_until_step=2).write({"kind": "step", "step": 3, "train_loss": 9.0})
     assert [r["train_loss"] for r in read_records(tmp_path, "step")] == [1.0, 0.5, 9.0]

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from chroma.cli import main
 from chroma.data.synthetic import write_synthetic
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors import safe_open
-
 from chroma.config import load_config
 from chroma.config.errors import ConfigError
 from chroma.training import checkpoint as ckpt
@@ -17,6 +15,7 @@ from chroma.training import run_dir as rd
 from chroma.training.loop import Trainer, train
 from chroma.training.metrics_log import read_records
 from chroma.training.synthetic_embeddings import write_learnable_embeddings
+from safetensors import safe_open
 
 DIMS = {"text": 24, "audio": 16, "midi": 16}
 
@@ -36,8 +35,14 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def make_config(root: Path, **training: object) -> object:
-    base = {"epochs": 3, "batch_size": 32, "learning_rate": 5e-3, "progress": False, "log_every": 2,
-            "grad_monitor": {"every": 2}}
+    base = {
+        "epochs": 3,
+        "batch_size": 32,
+        "learning_rate": 5e-3,
+        "progress": False,
+        "log_every": 2,
+        "grad_monitor": {"every": 2},
+    }
     base.update(training)
     return load_config(
         {
@@ -50,7 +55,7 @@ def make_config(root: Path, **training: object) -> object:
 
 def model_tensors(run: Path) -> dict[str, torch.Tensor]:
     with safe_open(str(run / rd.MODEL_FILE), framework="pt") as f:
-        return {k: f.get_tensor(k) for k in f.keys()}
+        return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
 
 
 def test_run_directory_layout_and_logs(data_root: Path, tmp_path: Path) -> None:
@@ -81,7 +86,7 @@ def test_two_runs_with_the_same_seed_are_identical(data_root: Path, tmp_path: Pa
     a = train(make_config(data_root), tmp_path / "a")
     b = train(make_config(data_root), tmp_path / "b")
     drop = ("seconds",)
-    strip = lambda rs: [{k: v for k, v in r.items() if k not in drop} for r in rs]  # noqa: E731
+    strip = lambda rs: [{k: v for k, v in r.items() if k not in drop} for r in rs]
     assert strip(read_records(a.run_dir, "epoch")) == strip(read_records(b.run_dir, "epoch"))
     ta, tb = model_tensors(a.run_dir), model_tensors(b.run_dir)
     assert all(torch.equal(ta[k], tb[k]) for k in ta)
@@ -108,7 +113,7 @@ def test_resume_continues_exactly(data_root: Path, tmp_path: Path, monkeypatch: 
     resumed = train(config, tmp_path / "resumed", resume=True)
 
     assert resumed.epochs_run == 4
-    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]  # noqa: E731
+    strip = lambda rs: [{k: v for k, v in r.items() if k != "seconds"} for r in rs]
     assert strip(read_records(resumed.run_dir, "epoch")) == strip(read_records(full.run_dir, "epoch"))
     ta, tb = model_tensors(full.run_dir), model_tensors(resumed.run_dir)
     assert all(torch.equal(ta[k], tb[k]) for k in ta)
@@ -125,7 +130,7 @@ def test_resume_refuses_a_changed_config(data_root: Path, tmp_path: Path) -> Non
 def test_gradient_accumulation_counts_optimiser_steps(data_root: Path, tmp_path: Path) -> None:
     plain = train(make_config(data_root, epochs=1, batch_size=16), tmp_path / "plain")
     accum = train(make_config(data_root, epochs=1, batch_size=16, grad_accumulation=3), tmp_path / "accum")
-    steps = lambda r: json.loads((r.run_dir / rd.RUN_JSON).read_text())["steps"]  # noqa: E731
+    steps = lambda r: json.loads((r.run_dir / rd.RUN_JSON).read_text())["steps"]
     n_batches = steps(plain)
     assert steps(accum) == math.ceil(n_batches / 3)
 

@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--run", required=True, metavar="RUN", help="run directory written by `chroma train`")
     parser.add_argument("midi", nargs="?", help="a .mid file or a folder of them")
-    parser.add_argument("--audio", metavar="PATH", help="an audio file (or, with a MIDI folder, a folder matched by stem)")
+    parser.add_argument(
+        "--audio", metavar="PATH", help="an audio file (or, with a MIDI folder, a folder matched by stem)"
+    )
     parser.add_argument("--lyrics", metavar="TEXT|FILE", help="lyric text, or a file holding it")
     parser.add_argument("--json", action="store_true", help="print JSON {input: {head: {class: probability}}}")
     parser.set_defaults(func=run)

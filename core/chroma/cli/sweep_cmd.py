@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--fusion", default="late,early,cross_attention,gated", help="comma-separated fusion strategies"
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per strategy (default 3)")
-    parser.add_argument("--out", metavar="DIR", help="where the runs go (default: <training.output_dir>/sweep-<config name>)")
+    parser.add_argument(
+        "--out", metavar="DIR", help="where the runs go (default: <training.output_dir>/sweep-<config name>)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -93,8 +95,6 @@ def run(args: argparse.Namespace) -> int:
     print("| fusion | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
     for strategy, runs in results.items():
-        cells = [
-            _cell([r[f"{h}_{key}"] for r in runs]) for h in heads for key in ("accuracy", "macro_f1")
-        ]
+        cells = [_cell([r[f"{h}_{key}"] for r in runs]) for h in heads for key in ("accuracy", "macro_f1")]
         print(f"| {strategy} | " + " | ".join(cells) + " |")
     return 0

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "resumable checkpoint, metrics logs). training.mode picks precomputed embeddings or end-to-end.",
     )
     parser.add_argument("config", help="path to a YAML config")
-    parser.add_argument("--resume", action="store_true", help="continue the run in the run directory from its last epoch")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in the run directory from its last epoch"
+    )
     parser.add_argument(
         "--text-only", action="store_true", help="train the text-only baseline (only lyrics reach the model)"
     )

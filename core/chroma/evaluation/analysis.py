@@ -68,7 +68,7 @@ class Evaluation:
     predictions: Predictions | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        nested = lambda d: {k: _table(v) for k, v in d.items()}  # noqa: E731
+        nested = lambda d: {k: _table(v) for k, v in d.items()}
         return {
             "run": self.run,
             "split": self.split,
@@ -188,7 +188,9 @@ def compare_baseline(run: Run, result: Evaluation, baseline: Run, split: str, id
             f"baseline {baseline.path} has a different {split} split ({len(base_ids)} vs {len(ids)} segments); "
             "train both runs on the same data, seed and split settings"
         )
-    base = _metrics(predict(baseline.model, source.eval_batches(split), baseline.device, keep_weights=False), run.classes)
+    base = _metrics(
+        predict(baseline.model, source.eval_batches(split), baseline.device, keep_weights=False), run.classes
+    )
     heads = {}
     for head, m in result.overall.items():
         b = base[head]

@@ -60,7 +60,10 @@ def to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, batches: Iterable[Mapping[str, Any]], device: torch.device | str = "cpu", keep_weights: bool = True
+    model: nn.Module,
+    batches: Iterable[Mapping[str, Any]],
+    device: torch.device | str = "cpu",
+    keep_weights: bool = True,
 ) -> Predictions:
     """Evaluate ``model`` (in eval mode, no modality dropout) on every batch.
 

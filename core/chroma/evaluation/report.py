@@ -161,8 +161,10 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
     lines = [
         f"# Evaluation of `{run_dir}`",
         "",
-        f"- mode: {header.get('mode')}, modalities: {', '.join(header.get('modalities', []))}, "
-        f"fusion: {(header.get('build') or {}).get('fusion', {}).get('name')}",
+        (
+            f"- mode: {header.get('mode')}, modalities: {', '.join(header.get('modalities', []))}, "
+            f"fusion: {(header.get('build') or {}).get('fusion', {}).get('name')}"
+        ),
         f"- best epoch: {header.get('best_epoch')} of {header.get('epochs_completed')} ({header.get('status')})",
         f"- {result.split} rows: {result.n_rows}",
         "",
@@ -173,8 +175,10 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
     if result.baseline:
         lines += [
             "",
-            f"## Gain over baseline `{result.baseline['baseline_run']}` "
-            f"({', '.join(result.baseline['baseline_modalities'])})",
+            (
+                f"## Gain over baseline `{result.baseline['baseline_run']}` "
+                f"({', '.join(result.baseline['baseline_modalities'])})"
+            ),
             "",
             "| head | accuracy | baseline | gain | macro-F1 | baseline | gain |",
             "|---|---|---|---|---|---|---|",
@@ -188,8 +192,10 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
         "",
         "## Missing-modality matrix (test-time masking on complete-case rows)",
         "",
-        f"Rows with every modality of the run present: {result.complete_rows}. Each row of the table keeps "
-        "only the named modalities; the others are masked and replaced by their null embeddings.",
+        (
+            f"Rows with every modality of the run present: {result.complete_rows}. Each row of the table keeps "
+            "only the named modalities; the others are masked and replaced by their null embeddings."
+        ),
         "",
         *(_metric_table(result.subsets, heads, "modalities kept") if result.subsets else ["(no complete-case rows)"]),
         "",
@@ -206,7 +212,9 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
     if result.weights:
         lines += ["", "## Fusion weights (mean per presence pattern)", ""]
         for name, per in result.weights.items():
-            lines += [f"- `{name}`: " + "; ".join(f"{p}: [{', '.join(f'{v:.2f}' for v in vec)}]" for p, vec in per.items())]
+            lines += [
+                f"- `{name}`: " + "; ".join(f"{p}: [{', '.join(f'{v:.2f}' for v in vec)}]" for p, vec in per.items())
+            ]
     warnings = read_records(run_dir, "warning")
     if warnings:
         lines += ["", f"## Training warnings ({len(warnings)})", ""]

@@ -196,7 +196,11 @@ class Run:
         Raises:
             ScoringError: nothing given, or an input the run cannot use.
         """
-        given = {"text": lyrics is not None and lyrics.strip() != "", "audio": audio is not None, "midi": midi is not None}
+        given = {
+            "text": lyrics is not None and lyrics.strip() != "",
+            "audio": audio is not None,
+            "midi": midi is not None,
+        }
         unused = [m for m, g in given.items() if g and m not in self.modalities]
         if unused:
             raise ScoringError(
@@ -233,9 +237,15 @@ class Run:
         }
 
 
-def _scoring_encoders(config: ChromaConfig, header: Mapping[str, Any], registry: PluginRegistry | None) -> dict[str, Encoder]:
+def _scoring_encoders(
+    config: ChromaConfig, header: Mapping[str, Any], registry: PluginRegistry | None
+) -> dict[str, Encoder]:
     """Rebuild the frozen encoders whose embeddings a precomputed run was trained on, checking fingerprints."""
-    from chroma.data.precompute import COLUMN_ENCODER, encoder_fingerprint, frozen_sections
+    from chroma.data.precompute import (
+        COLUMN_ENCODER,
+        encoder_fingerprint,
+        frozen_sections,
+    )
     from chroma.plugins.registry import get_registry
 
     registry = (registry or get_registry()).with_disabled(config.plugins.disable)
@@ -251,7 +261,9 @@ def _scoring_encoders(config: ChromaConfig, header: Mapping[str, Any], registry:
                 f"model.{modality}_encoder to rebuild it for scoring"
             )
         torch.manual_seed(config.training.seed)
-        encoder = registry.build_encoder(f"{modality}_encoder", section.type, section.plugin_options(), section.provider)
+        encoder = registry.build_encoder(
+            f"{modality}_encoder", section.type, section.plugin_options(), section.provider
+        )
         actual = encoder_fingerprint(encoder, section, config, modality)
         if actual != expected:
             raise RunLoadError(

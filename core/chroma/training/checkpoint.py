@@ -80,7 +80,7 @@ def _load_tensors(path: Path, expected_kind: str) -> tuple[dict[str, Tensor], di
         found = f"a {kind!r} checkpoint" if kind else "a safetensors file without chroma metadata"
         raise CheckpointError(f"{path} is {found}, expected {expected_kind!r}")
     with safe_open(str(path), framework="pt") as f:
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
     return tensors, metadata
 
 

@@ -40,7 +40,7 @@ class DatasetSource:
     def bind_model(self, model: nn.Module) -> None:
         """Decode audio at the rate of ``model``'s audio encoder (if it has one)."""
         encoders = getattr(model, "encoders", {})
-        encoder = encoders["audio"] if "audio" in encoders else None
+        encoder = encoders["audio"] if "audio" in encoders else None  # noqa: SIM401 (ModuleDict has no get)
         self._audio_rate = getattr(encoder, "sample_rate", None)
         self._datasets.clear()
 

@@ -38,7 +38,11 @@ from chroma.training.early_stopping import EarlyStopping
 from chroma.training.grad_monitor import GradMonitor
 from chroma.training.losses import MultiHeadLoss
 from chroma.training.metrics_log import MetricsLog
-from chroma.training.param_groups import FUSION_GROUP, build_param_groups, clip_gradients
+from chroma.training.param_groups import (
+    FUSION_GROUP,
+    build_param_groups,
+    clip_gradients,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +313,11 @@ class Trainer:
             log.write(record)
             logger.info(
                 "epoch %d: train loss %.4f, val loss %.4f, val %s %.4f%s",
-                self.epoch, train_loss, val["loss"], self.stopper.metric, self.stopper.value(val),
+                self.epoch,
+                train_loss,
+                val["loss"],
+                self.stopper.metric,
+                self.stopper.value(val),
                 " (best)" if improved else "",
             )
             stopped = self.stopper.should_stop

@@ -41,7 +41,9 @@ class MultiHeadLoss(nn.Module):
         super().__init__()
         unknown = set(config.head_weights) - set(classes)
         if unknown:
-            raise ValueError(f"training.loss.head_weights names unknown heads {sorted(unknown)}; heads are {sorted(classes)}")
+            raise ValueError(
+                f"training.loss.head_weights names unknown heads {sorted(unknown)}; heads are {sorted(classes)}"
+            )
         self.heads = list(classes)
         self.head_weights = {h: float(config.head_weights.get(h, 1.0)) for h in self.heads}
         self.label_smoothing = config.label_smoothing

@@ -75,8 +75,13 @@ def write_learnable_embeddings(
         means = rng.normal(size=(3, d)).astype(np.float32) * separation / np.sqrt(d) * 4
         noise = rng.normal(size=(n_segments, d)).astype(np.float32) / np.sqrt(d) * 4
         embeddings[modality] = (means[codes[CARRIES[modality]]] + noise) * float((scale or {}).get(modality, 1.0))
-    mask = np.stack([rng.random(n_segments) < PRESENCE[m] if m in dims else np.zeros(n_segments, bool)
-                     for m in ("text", "audio", "midi")], axis=1)
+    mask = np.stack(
+        [
+            rng.random(n_segments) < PRESENCE[m] if m in dims else np.zeros(n_segments, bool)
+            for m in ("text", "audio", "midi")
+        ],
+        axis=1,
+    )
     fingerprints = {m: f"synthetic-learnable-{seed}" for m in dims}
     write_embeddings(root / "embeddings.parquet", EmbeddingTable(ids, embeddings, mask, fingerprints))
     return root
