@@ -35,8 +35,10 @@ def run_inspect(args: argparse.Namespace) -> int:
     from chroma.config import ConfigError, load_config
     from chroma.data.inspect import format_inspect, inspect_data
     from chroma.data.labels import LabelError
+    from chroma.data.memory import fix_mmap_threshold
     from chroma.data.paths import resolve
 
+    fix_mmap_threshold()
     try:
         config = load_config(args.config)
         result = inspect_data(config, batch_size=args.batch_size)

@@ -22,9 +22,11 @@ def run(args: argparse.Namespace) -> int:
     from chroma.cli import CommandError
     from chroma.config import ConfigError, load_config
     from chroma.data.labels import LabelError
+    from chroma.data.memory import fix_mmap_threshold
     from chroma.data.precompute import run_precompute
     from chroma.plugins.errors import PluginError
 
+    fix_mmap_threshold()
     try:
         config = load_config(args.config)
         result = run_precompute(config, force=args.force, progress=not args.no_progress)

@@ -1,0 +1,28 @@
+"""Process memory setting for long data passes (``chroma precompute``, ``chroma data inspect``).
+
+glibc raises its mmap threshold each time a large block is freed, so the tens-of-MB
+batch tensors of a data pass end up on the heap, where fragmentation keeps them
+resident. Fixing the threshold (what ``MALLOC_MMAP_THRESHOLD_`` does) returns them
+to the OS on free; ``benchmarks/data_full_pass.py`` measures the difference.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+_M_MMAP_THRESHOLD = -3
+#: Blocks at least this large are mmapped (and unmapped on free).
+MMAP_THRESHOLD_BYTES = 256 * 1024
+
+
+def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD_BYTES) -> bool:
+    """Pin glibc's mmap threshold for this process; returns False where unsupported (non-glibc)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(threshold)))
+    except (OSError, AttributeError):
+        return False
