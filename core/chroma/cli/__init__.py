@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chroma.cli.evaluate_cmd",
     "chroma.cli.sweep_cmd",
     "chroma.cli.score_cmd",
+    "chroma.cli.demo_cmd",
 )
 
 

@@ -113,11 +113,13 @@ class DemoDataset:
 
     Attributes:
         root: directory holding every file.
+        params: what it was built with (``synth`` resolved).
         summary: counts, modality rates, class balance, build time (as in the manifest).
         reused: whether an existing build was returned.
     """
 
     root: Path
+    params: DemoParams
     summary: dict[str, Any]
     reused: bool
 
@@ -433,7 +435,7 @@ def load_cached(out_dir: str | os.PathLike[str], params: DemoParams | None = Non
     for name, digest in files.items():
         if not (root / name).is_file() or _sha256(root / name) != digest:
             return None
-    return DemoDataset(root, manifest["summary"], reused=True)
+    return DemoDataset(root, resolved, manifest["summary"], reused=True)
 
 
 def build_demo_dataset(
@@ -504,7 +506,7 @@ def build_demo_dataset(
     tmp = root / f".{MANIFEST_NAME}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     os.replace(tmp, root / MANIFEST_NAME)
-    return DemoDataset(root, summary, reused=False)
+    return DemoDataset(root, params, summary, reused=False)
 
 
 def describe(summary: dict[str, Any]) -> Iterable[str]:
