@@ -176,3 +176,20 @@ def test_score_command_single_file_and_folder(
     scores = json.loads(capsys.readouterr().out)
     assert sorted(scores) == [str(p) for p in midi_files(synthetic)]
     assert scores[str(midi)] == load_run(e2e_run).score(midi=midi)
+
+
+def test_evaluation_of_an_end_to_end_run_reuses_encoder_outputs(e2e_run: Path) -> None:
+    """The subset matrix re-fuses stored encoder outputs; it must equal re-encoding the media masked."""
+    from chroma.evaluation.analysis import batch_source, evaluate
+    from chroma.evaluation.metrics import head_metrics
+    from chroma.evaluation.predict import predict
+    from chroma.training.data import subset_mask
+
+    run = load_run(e2e_run)
+    result = evaluate(run, split="train")
+    assert set(result.predictions.embeddings) == {"text", "midi"}
+    direct = predict(run.model, batch_source(run).eval_batches("train", subset_mask(["midi"])), run.device)
+    complete = result.predictions.mask[:, [0, 2]].all(dim=1)
+    expected = direct.take(complete)
+    recomputed = head_metrics(expected.logits["spatial_mode"], expected.labels["spatial_mode"], 3)
+    assert torch.equal(result.subsets["midi"]["spatial_mode"].confusion, recomputed.confusion)

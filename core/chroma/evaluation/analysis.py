@@ -26,7 +26,7 @@ from chroma.evaluation.metrics import HeadMetrics, all_head_metrics
 from chroma.evaluation.predict import Predictions, predict
 from chroma.modality import MODALITIES
 from chroma.scoring.run import Run
-from chroma.training.data import subset_mask
+from chroma.training.data import SplitTensors, subset_mask
 
 
 def subset_name(modalities: tuple[str, ...] | list[str]) -> str:
@@ -84,7 +84,7 @@ class Evaluation:
         }
 
 
-def _source(run: Run) -> Any:
+def batch_source(run: Run) -> Any:
     from chroma.training.loop import make_source
 
     return make_source(run.config, run.device, run.classes)
@@ -96,6 +96,10 @@ def _segment_ids(source: Any, split: str) -> list[str]:
     return list(source.dataset(split).segment_ids)
 
 
+def source_batch_size(source: Any) -> int:
+    return int(getattr(source, "batch_size", None) or source.config.training.batch_size)
+
+
 def _metrics(preds: Predictions, classes: dict[str, list[str]]) -> dict[str, HeadMetrics]:
     return all_head_metrics(preds.logits, preds.labels, classes)
 
@@ -105,8 +109,10 @@ def _mean_weights(preds: Predictions) -> dict[str, dict[str, list[float]]]:
     out: dict[str, dict[str, list[float]]] = {}
     patterns = [pattern_of(r) for r in preds.mask]
     for name, value in preds.weights.items():
+        if value.dim() == 4:  # [N, heads, queries, keys]: average the attention heads
+            value = value.mean(dim=1)
         flat = value.reshape(value.shape[0], -1)
-        if flat.shape[1] > 16:  # large attention maps: summarised by the report only when small
+        if flat.shape[1] > 16:  # attention over sequence positions: too large to summarise per pattern
             continue
         per: dict[str, list[float]] = {"all": flat.mean(dim=0).tolist()}
         for pattern in sorted(set(patterns)):
@@ -122,11 +128,12 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
     Raises:
         ValueError: the split is empty, or ``baseline`` was evaluated on other segments.
     """
-    source = _source(run)
+    source = batch_source(run)
     if source.split_size(split) == 0:
         raise ValueError(f"the {split} split of {run.path} is empty")
     classes = run.classes
-    full = predict(run.model, source.eval_batches(split), run.device)
+    reuse = not run.model.fusion.uses_sequences
+    full = predict(run.model, source.eval_batches(split), run.device, keep_embeddings=reuse)
     natural_mask = full.mask
     albums = source.albums(split)
 
@@ -144,8 +151,15 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
     complete = (natural_mask[:, used]).all(dim=1)
     subsets: dict[str, dict[str, HeadMetrics]] = {}
     degradation: dict[str, dict[str, HeadMetrics]] = {"all available": _metrics(full, classes)}
+    cached = SplitTensors(_segment_ids(source, split), full.embeddings, natural_mask, full.labels) if reuse else None
     for subset in nonempty_subsets(run.modalities):
-        masked = predict(run.model, source.eval_batches(split, subset_mask(subset)), run.device, keep_weights=False)
+        # Pooled-only fusions: re-fuse the stored encoder outputs instead of decoding and encoding again.
+        batches = (
+            cached.batches(source_batch_size(source), mask=subset_mask(subset))
+            if cached is not None
+            else source.eval_batches(split, subset_mask(subset))
+        )
+        masked = predict(run.model, batches, run.device, keep_weights=False)
         if bool(complete.any()):
             subsets[subset_name(subset)] = _metrics(masked.take(complete), classes)
         if len(subset) == len(run.modalities) - 1:
@@ -181,7 +195,7 @@ def compare_baseline(run: Run, result: Evaluation, baseline: Run, split: str, id
         raise ValueError(
             f"baseline {baseline.path} predicts other heads/classes ({baseline.classes}) than {run.path} ({run.classes})"
         )
-    source = _source(baseline)
+    source = batch_source(baseline)
     base_ids = _segment_ids(source, split)
     if base_ids != ids:
         raise ValueError(

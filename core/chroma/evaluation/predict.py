@@ -19,12 +19,14 @@ class Predictions:
         labels: ``{head: [N]}`` int64 (:data:`~chroma.evaluation.metrics.IGNORE_INDEX` where unlabelled).
         mask: ``[N, 3]`` bool, the modality mask the fusion used.
         weights: ``{name: [N, ...]}`` inspection tensors of the fusion (gates, attention), when it exposes them.
+        embeddings: ``{modality: [N, D]}`` pooled fusion inputs (encoder outputs), when collected.
     """
 
     logits: dict[str, Tensor]
     labels: dict[str, Tensor]
     mask: Tensor
     weights: dict[str, Tensor] = field(default_factory=dict)
+    embeddings: dict[str, Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.mask.shape[0])
@@ -40,6 +42,7 @@ class Predictions:
             {h: v[rows] for h, v in self.labels.items()},
             self.mask[rows],
             {k: v[rows] for k, v in self.weights.items()},
+            {k: v[rows] for k, v in self.embeddings.items()},
         )
 
 
@@ -64,6 +67,7 @@ def predict(
     batches: Iterable[Mapping[str, Any]],
     device: torch.device | str = "cpu",
     keep_weights: bool = True,
+    keep_embeddings: bool = False,
 ) -> Predictions:
     """Evaluate ``model`` (in eval mode, no modality dropout) on every batch.
 
@@ -72,6 +76,7 @@ def predict(
         batches: model batches carrying a ``"label"`` dict.
         device: where the model lives.
         keep_weights: also collect the fusion's per-row weight tensors.
+        keep_embeddings: also collect the pooled embeddings the fusion received.
     """
     device = torch.device(device)
     was_training = model.training
@@ -80,6 +85,7 @@ def predict(
     labels: dict[str, list[Tensor]] = {}
     masks: list[Tensor] = []
     weights: dict[str, list[Tensor]] = {}
+    embeddings: dict[str, list[Tensor]] = {}
     try:
         for batch in batches:
             batch = to_device(batch, device)
@@ -90,6 +96,9 @@ def predict(
             for head, value in batch["label"].items():
                 labels.setdefault(head, []).append(value.cpu())
             masks.append(out.modality_mask.cpu())
+            if keep_embeddings:
+                for modality, value in out.embeddings.items():
+                    embeddings.setdefault(modality, []).append(value.float().cpu())
             if keep_weights:
                 for name, value in out.weights.items():
                     if value.dim() >= 1 and value.shape[0] == rows:
@@ -103,4 +112,5 @@ def predict(
         {h: torch.cat(v) for h, v in labels.items()},
         torch.cat(masks),
         {k: torch.cat(v) for k, v in weights.items() if len({t.shape[1:] for t in v}) == 1},
+        {m: torch.cat(v) for m, v in embeddings.items()},
     )
