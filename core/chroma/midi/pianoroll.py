@@ -25,8 +25,6 @@ _VEL = midi_feature_index("velocity")
 _ONSET = midi_feature_index("onset")
 _DUR = midi_feature_index("duration")
 _DRUM = midi_feature_index("is_drum")
-#: Cap on ``rows * events * frames`` materialised at once.
-_CHUNK_CELLS = 1 << 22
 
 
 def roll_channels(drums: DrumMode, onsets: bool) -> int:
@@ -84,17 +82,32 @@ def piano_roll(
     onset_value = torch.where(drum_row, torch.zeros_like(value), value)
     onset_row = pitch + PITCHES * (channels - 1)
 
-    frames = torch.arange(steps, device=events.device, dtype=first.dtype)
-    chunk = max(1, _CHUNK_CELLS // (n_events * steps))
-    for lo in range(0, n_rows, chunk):
-        hi = min(lo + chunk, n_rows)
-        f0, f1 = first[lo:hi, :, None], last[lo:hi, :, None]
-        sounding = (frames >= f0) & (frames < f1)
-        src = value[lo:hi, :, None] * sounding
-        index = row[lo:hi, :, None].expand(-1, -1, steps)
-        out[lo:hi].scatter_reduce_(1, index, src, reduce="amax")
-        if onsets:
-            src = onset_value[lo:hi, :, None] * (frames == f0)
-            index = onset_row[lo:hi, :, None].expand(-1, -1, steps)
-            out[lo:hi].scatter_reduce_(1, index, src, reduce="amax")
+    # only the cells notes cover are materialised: one (row, channel-pitch, frame) index per cell
+    first = first.clamp(0, steps).long()
+    last = last.clamp(0, steps).long()
+    cells = torch.where(value > 0, last - first, torch.zeros_like(first))
+    flat = out.view(-1)
+    _scatter_cells(flat, row, first, cells, value, channels, steps)
+    if onsets:
+        onset_cells = torch.where((onset_value > 0) & (first < steps), torch.ones_like(first), torch.zeros_like(first))
+        _scatter_cells(flat, onset_row, first, onset_cells, onset_value, channels, steps)
     return out.view(n_rows, channels, PITCHES, steps)
+
+
+def _scatter_cells(
+    flat: Tensor, row: Tensor, first: Tensor, cells: Tensor, value: Tensor, channels: int, steps: int
+) -> None:
+    """Max ``value [B, E]`` into ``flat`` (a ``[B, C * 128, T]`` roll viewed flat) over each note's cells.
+
+    Note ``(b, e)`` covers frames ``first .. first + cells - 1`` of roll row ``row[b, e]``.
+    """
+    counts = cells.reshape(-1)
+    total = int(counts.sum())
+    if total == 0:
+        return
+    note = torch.repeat_interleave(torch.arange(counts.numel(), device=flat.device), counts, output_size=total)
+    starts = torch.cumsum(counts, 0) - counts
+    frame = first.reshape(-1)[note] + torch.arange(total, device=flat.device) - starts[note]
+    batch_row = note // row.shape[1]
+    index = (batch_row * (channels * PITCHES) + row.reshape(-1)[note]) * steps + frame
+    flat.scatter_reduce_(0, index, value.reshape(-1)[note], reduce="amax")
