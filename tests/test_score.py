@@ -193,3 +193,48 @@ def test_evaluation_of_an_end_to_end_run_reuses_encoder_outputs(e2e_run: Path) -
     expected = direct.take(complete)
     recomputed = head_metrics(expected.logits["spatial_mode"], expected.labels["spatial_mode"], 3)
     assert torch.equal(result.subsets["midi"]["spatial_mode"].confusion, recomputed.confusion)
+
+
+def test_audio_scoring_matches_precomputed_audio_embeddings(synthetic: Path, tmp_path: Path) -> None:
+    """Audio given as a file or as ``(waveform, rate)`` is decoded, resampled and embedded like precompute does."""
+    import soundfile as sf
+
+    from chroma.data.audio_decode import decode_audio_blob
+
+    config = config_dict(synthetic, "precomputed")
+    config["model"]["modalities"] = ["text", "audio"]  # type: ignore[index]
+    config["model"]["audio_encoder"] = {  # type: ignore[index]
+        "type": "cnn",
+        "hidden_dim": 16,
+        "sample_rate": 8000,
+        "n_fft": 256,
+        "hop_length": 128,
+        "n_mels": 16,
+        "channels": [4, 8],
+    }
+    config["data"]["embeddings_path"] = str(tmp_path / "embeddings.parquet")  # type: ignore[index]
+    path = tmp_path / "audio.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["precompute", str(path)]) == 0
+    run = load_run(train(load_config(path), tmp_path / "run").run_dir)
+    table = read_embeddings(tmp_path / "embeddings.parquet")
+
+    import pyarrow.parquet as pq
+
+    media = pq.read_table(
+        synthetic / "training_segments_media.parquet",
+        columns=["segment_id", "audio_waveform", "audio_sample_rate", "synthetic_audio_fault"],
+    ).to_pylist()
+    row = next(r for r in media if r["audio_waveform"] is not None and r["synthetic_audio_fault"] is None)
+    wave, rate = decode_audio_blob(row["audio_waveform"], row["audio_sample_rate"])
+    stored = torch.from_numpy(table.embeddings["audio"][table.segment_ids.index(row["segment_id"])])
+    embedded = run.encoders["audio"](run._audio_batch((wave, rate))).pooled[0]
+    assert torch.allclose(embedded, stored, atol=1e-4)
+
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, wave, rate, subtype="FLOAT")
+    from_file = run.score(audio=wav)
+    for head, probs in run.score(audio=(wave, rate)).items():
+        assert list(probs.values()) == pytest.approx(list(from_file[head].values()), abs=1e-5)
+    with pytest.raises(ScoringError, match="unusable audio"):
+        run.score(audio=(np.full(800, np.nan, dtype=np.float32), 8000))
