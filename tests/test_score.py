@@ -198,7 +198,6 @@ def test_evaluation_of_an_end_to_end_run_reuses_encoder_outputs(e2e_run: Path) -
 def test_audio_scoring_matches_precomputed_audio_embeddings(synthetic: Path, tmp_path: Path) -> None:
     """Audio given as a file or as ``(waveform, rate)`` is decoded, resampled and embedded like precompute does."""
     import soundfile as sf
-
     from chroma.data.audio_decode import decode_audio_blob
 
     config = config_dict(synthetic, "precomputed")
