@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
 from chroma.midi.pianoroll import piano_roll
@@ -37,7 +36,9 @@ def corpus(n_synthetic: int, n_chorales: int, cache: Path) -> list[bytes]:
     """Synthetic songs plus cached music21 chorales as MIDI bytes."""
     meters = ((4, 4), (3, 4), (6, 8), (5, 4))
     files = [
-        synthetic_midi(seed, bars=16 + seed % 49, tracks=2 + seed % 3, qpm=70 + seed % 90, time_signature=meters[seed % 4])
+        synthetic_midi(
+            seed, bars=16 + seed % 49, tracks=2 + seed % 3, qpm=70 + seed % 90, time_signature=meters[seed % 4]
+        )
         for seed in range(n_synthetic)
     ]
     if n_chorales:
@@ -143,7 +144,7 @@ def main() -> None:
         encoder = registry.build_encoder("midi_encoder", name).eval()
         with torch.no_grad():
             encoder(batch)
-            seconds = timed(lambda: [encoder(batch) for _ in range(2)])
+            seconds = timed(lambda enc=encoder: [enc(batch) for _ in range(2)])
         rate(f"{name}", 2 * len(rows), seconds, "segments/s")
 
 

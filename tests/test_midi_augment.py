@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from pydantic import ValidationError
-
 from chroma.config.midi import MidiAugmentations, MidiPreprocessingSection
 from chroma.contracts import MIDI_EVENT_FEATURES
 from chroma.midi.augment import augment, quantize, scale_velocity, transpose
 from chroma.midi.parse import parse_midi
 from chroma.midi.pipeline import MidiPreprocessor
 from chroma.midi.synthetic import synthetic_midi
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 COL = {name: i for i, name in enumerate(MIDI_EVENT_FEATURES)}
 ALWAYS = MidiAugmentations.model_validate(
@@ -65,7 +64,9 @@ def test_velocity_scaling_clamps(events: np.ndarray) -> None:
 
 def test_quantize_snaps_to_the_grid_and_updates_positions(events: np.ndarray) -> None:
     jittered = events.copy()
-    jittered[:, COL["onset"]] += np.random.default_rng(0).uniform(-0.02, 0.02, len(events)).clip(-events[:, COL["onset"]])
+    jittered[:, COL["onset"]] += (
+        np.random.default_rng(0).uniform(-0.02, 0.02, len(events)).clip(-events[:, COL["onset"]])
+    )
     out = quantize(jittered, 0.05)
     assert len(out) == len(events)
     for col in ("onset", "duration"):
@@ -76,7 +77,9 @@ def test_quantize_snaps_to_the_grid_and_updates_positions(events: np.ndarray) ->
     assert np.all((out[:, COL["position"]] >= 0) & (out[:, COL["position"]] < 1))
     # the grid is finer than the notes' own: quantizing the clean file recovers its bar coordinates
     clean = quantize(events, 60 / 133 / 4)
-    np.testing.assert_allclose(clean[:, COL["bar"]] + clean[:, COL["position"]], events[:, COL["bar"]] + events[:, COL["position"]], atol=1e-4)
+    np.testing.assert_allclose(
+        clean[:, COL["bar"]] + clean[:, COL["position"]], events[:, COL["bar"]] + events[:, COL["position"]], atol=1e-4
+    )
 
 
 def test_config_rejects_reversed_ranges() -> None:

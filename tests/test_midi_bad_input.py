@@ -6,15 +6,14 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from chroma.config.midi import MidiPreprocessingSection
 from chroma.contracts import MIDI_EVENT_FEATURES
 from chroma.midi.errors import MidiParseError
 from chroma.midi.parse import parse_midi
 from chroma.midi.pipeline import MidiPreprocessor
 from chroma.midi.synthetic import synthetic_midi
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 END_OF_TRACK = b"\x00\xff\x2f\x00"
 ONE_NOTE = b"\x00\x90\x3c\x40" + b"\x83\x60\x80\x3c\x40"  # C4 for 480 ticks

@@ -8,13 +8,12 @@ import mido
 import numpy as np
 import pretty_midi
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from chroma.contracts import MIDI_EVENT_FEATURES
 from chroma.midi.errors import MidiParseError
 from chroma.midi.parse import parse_midi
 from chroma.midi.synthetic import synthetic_midi
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 COL = {name: i for i, name in enumerate(MIDI_EVENT_FEATURES)}
 
@@ -95,9 +94,7 @@ def test_agrees_with_pretty_midi_on_synthetic_songs() -> None:
         theirs = np.array(
             sorted((n.start, n.pitch, n.end - n.start, i.program, i.is_drum) for i in pm.instruments for n in i.notes)
         )
-        mine = np.array(
-            sorted(zip(ours[:, 2], ours[:, 0], ours[:, 3], ours[:, 4], ours[:, 5]))
-        )
+        mine = np.array(sorted(zip(ours[:, 2], ours[:, 0], ours[:, 3], ours[:, 4], ours[:, 5])))
         assert mine.shape == theirs.shape
         np.testing.assert_allclose(mine, theirs, atol=1e-4)
 

@@ -8,7 +8,6 @@ import numpy as np
 import pretty_midi
 import pytest
 import torch
-
 from chroma.contracts import MIDI_EVENT_FEATURES
 from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
@@ -26,7 +25,9 @@ def _batch(*rows, duration=4.0):
 
 
 def test_chord_sounds_on_every_pitch() -> None:
-    roll = piano_roll(_batch([_note(60, 127, 0.0, 0.5), _note(64, 127, 0.0, 0.5), _note(67, 127, 0.0, 0.5)]), steps=8, drums="drop")
+    roll = piano_roll(
+        _batch([_note(60, 127, 0.0, 0.5), _note(64, 127, 0.0, 0.5), _note(67, 127, 0.0, 0.5)]), steps=8, drums="drop"
+    )
     assert roll.shape == (1, 1, 128, 8)
     active = roll[0, 0].nonzero()
     assert sorted(set(active[:, 0].tolist())) == [60, 64, 67]
@@ -101,7 +102,9 @@ def test_matches_pretty_midi_occupancy() -> None:
     agree = total = 0
     for seed in range(6):
         data = synthetic_midi(seed, bars=8, qpm=97 + seed)
-        ours = piano_roll(events_to_batch([parse_midi(data, drums="drop")], 20.0, 4096)[0], steps=150, values="binary", drums="drop")
+        ours = piano_roll(
+            events_to_batch([parse_midi(data, drums="drop")], 20.0, 4096)[0], steps=150, values="binary", drums="drop"
+        )
         theirs = pretty_midi.PrettyMIDI(io.BytesIO(data)).get_piano_roll(fs=10)[:, :150] > 0
         theirs = np.pad(theirs, ((0, 0), (0, 150 - theirs.shape[1])))
         agree += int((ours[0, 0].numpy().astype(bool) == theirs).sum())

@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 import symusic
 import torch
-from miditok.utils.utils import np_get_closest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from chroma.contracts import MIDI_EVENT_FEATURES
 from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
 from chroma.midi.synthetic import synthetic_midi
 from chroma.midi.tokenize import PAD_ID, MidiTokenizer, Vocabulary, tokenize_batch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from miditok.utils.utils import np_get_closest
 
 COL = {name: i for i, name in enumerate(MIDI_EVENT_FEATURES)}
 
@@ -67,9 +66,9 @@ def test_note_tokens_agree_with_miditok_midilike() -> None:
     theirs_tokens = theirs[0].tokens if isinstance(theirs, list) else theirs.tokens
     vocab = Vocabulary()
     ours = [vocab.tokens[i] for i in MidiTokenizer(vocab).encode(parse_midi(data)).ids]
-    pick = lambda toks: Counter(t for t in toks if t.startswith(("NoteOn_", "NoteOff_")))  # noqa: E731
+    pick = lambda toks: Counter(t for t in toks if t.startswith(("NoteOn_", "NoteOff_")))
     assert pick(ours) == pick(theirs_tokens)
-    velocities = lambda toks: {t for t in toks if t.startswith("Velocity_")}  # noqa: E731
+    velocities = lambda toks: {t for t in toks if t.startswith("Velocity_")}
     assert velocities(ours) == velocities(theirs_tokens)
 
 

@@ -18,8 +18,7 @@ from chroma.contracts import midi_feature_index
 from chroma.midi.timing import musical_time
 
 _PITCH, _VEL, _ONSET, _DUR, _PROG, _DRUM, _BAR, _POS = (
-    midi_feature_index(n)
-    for n in ("pitch", "velocity", "onset", "duration", "program", "is_drum", "bar", "position")
+    midi_feature_index(n) for n in ("pitch", "velocity", "onset", "duration", "program", "is_drum", "bar", "position")
 )
 
 

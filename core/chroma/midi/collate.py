@@ -10,9 +10,7 @@ import torch
 from chroma.contracts import MIDI_EVENT_FEATURES, MidiBatch
 
 
-def events_to_batch(
-    events: Sequence[np.ndarray | None], duration: float, max_events: int
-) -> tuple[MidiBatch, int]:
+def events_to_batch(events: Sequence[np.ndarray | None], duration: float, max_events: int) -> tuple[MidiBatch, int]:
     """Pad event rows into a batch, keeping at most ``max_events`` (the earliest) per row.
 
     Args:

@@ -30,7 +30,9 @@ class MidiTokenEmbedding(nn.Module):
         bar_embeddings: add bar-index and position-in-bar embeddings.
     """
 
-    def __init__(self, options: MidiTokenOptions, d_model: int, *, absolute_positions: bool, bar_embeddings: bool) -> None:
+    def __init__(
+        self, options: MidiTokenOptions, d_model: int, *, absolute_positions: bool, bar_embeddings: bool
+    ) -> None:
         super().__init__()
         self.options = options
         self.vocab = Vocabulary(

@@ -64,9 +64,7 @@ class MidiPreprocessor:
         """
         if end is None and self.section.duration is not None:
             end = start + self.section.duration
-        events = parse_midi(
-            data, start=start, end=end, offset=offset, drums=self.section.drums, source=source
-        )
+        events = parse_midi(data, start=start, end=end, offset=offset, drums=self.section.drums, source=source)
         if train:
             if rng is None:
                 raise ValueError("MidiPreprocessor: train=True needs a seeded rng")

@@ -52,7 +52,9 @@ def synthetic_midi(
                         continue
                     p = root + 12 + _SCALE[int(rng.integers(0, 7))] + 12 * int(rng.integers(0, 2))
                     t = b * bar_len + i * beat // 2
-                    track.notes.append(symusic.Note(t, int(beat // 2 * rng.uniform(0.5, 1.0)), int(p), int(rng.integers(40, 120))))
+                    track.notes.append(
+                        symusic.Note(t, int(beat // 2 * rng.uniform(0.5, 1.0)), int(p), int(rng.integers(40, 120)))
+                    )
         score.tracks.append(track)
     if drums:
         kit = symusic.Track(name="drums", program=0, is_drum=True)

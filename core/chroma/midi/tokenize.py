@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 
 Variant = Literal["midilike", "bar_aware"]
 _PITCH, _VEL, _ONSET, _DUR, _PROG, _DRUM, _BAR, _POS = (
-    midi_feature_index(n)
-    for n in ("pitch", "velocity", "onset", "duration", "program", "is_drum", "bar", "position")
+    midi_feature_index(n) for n in ("pitch", "velocity", "onset", "duration", "program", "is_drum", "bar", "position")
 )
 SPECIALS = ("PAD_None", "BOS_None", "EOS_None", "MASK_None")
 PAD_ID = 0
@@ -198,8 +197,9 @@ class MidiTokenizer:
         slot = np.arange(total) - starts[owner]
         # slot layout per event: shifts, bars, program?, velocity?, note
         shift_mask = slot < n_shift[owner]
-        shift_steps = np.where(slot == n_shift[owner] - 1, np.where(rest > 0, rest, vocab.max_shift_steps)[owner],
-                               vocab.max_shift_steps)
+        shift_steps = np.where(
+            slot == n_shift[owner] - 1, np.where(rest > 0, rest, vocab.max_shift_steps)[owner], vocab.max_shift_steps
+        )
         ids[shift_mask] = self._shift0 + shift_steps[shift_mask]
         if self._bar is not None:
             ids[(slot >= n_shift[owner]) & (slot < (n_shift + n_bar)[owner])] = self._bar
@@ -207,11 +207,14 @@ class MidiTokenizer:
         ids[(starts + base)[prog_change]] = self._program0 + program[note][prog_change]
         vel_at = starts + base + prog_change
         ids[vel_at[vel_change]] = self._velocity0 + velocity_bin[note][vel_change]
-        note_id = np.where(
-            kind == 1,
-            np.where(is_drum, self._drum_on0, self._note_on0),
-            np.where(is_drum, self._drum_off0, self._note_off0),
-        ) + pitch[note]
+        note_id = (
+            np.where(
+                kind == 1,
+                np.where(is_drum, self._drum_on0, self._note_on0),
+                np.where(is_drum, self._drum_off0, self._note_off0),
+            )
+            + pitch[note]
+        )
         ids[starts + counts - 1] = note_id
 
         tok_bar = bar_idx[owner]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from torch import nn
-
 from chroma.contracts import Encoder, EncoderOutput, MidiBatch
 from chroma.midi.embedding import MidiTokenEmbedding, masked_mean
 from chroma.midi.tokenize import Vocabulary
+from torch import nn
+
 from chroma_midi_events.plugin import EventEncoderConfig
 
 

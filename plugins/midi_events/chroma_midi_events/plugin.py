@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
-
 from chroma.midi.token_options import MidiTokenOptions
 from chroma.plugins import PluginSpec, hookimpl
+from pydantic import Field, model_validator
 
 
 class EventEncoderConfig(MidiTokenOptions):
@@ -44,7 +43,14 @@ def chroma_plugins() -> list[PluginSpec]:
             config_model=EventEncoderConfig,
             capabilities={
                 "returns_sequence": True,
-                "test_config": {"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96},
+                "test_config": {
+                    "hidden_dim": 20,
+                    "d_model": 16,
+                    "layers": 1,
+                    "heads": 2,
+                    "ff_dim": 32,
+                    "max_tokens": 96,
+                },
             },
             description="NOTE_ON/NOTE_OFF/TIME_SHIFT/VELOCITY tokens through a transformer encoder, masked mean pooled",
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
 from chroma.midi.synthetic import synthetic_midi
@@ -13,7 +12,7 @@ from chroma_midi_events.encoder import build
 from chroma_midi_events.plugin import EventEncoderConfig, chroma_plugins
 
 SPEC = chroma_plugins()[0]
-SMALL = dict(hidden_dim=12, d_model=16, layers=1, heads=2, ff_dim=32, max_tokens=128, dropout=0.0)
+SMALL = {"hidden_dim": 12, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 128, "dropout": 0.0}
 
 
 @parametrize_with_contract([SPEC])
@@ -21,7 +20,9 @@ def test_event_encoder_contract(plugin, check):
     check(plugin)
 
 
-@parametrize_with_contract([(type(build(EventEncoderConfig(**SMALL))), EventEncoderConfig(tokenization="bar_aware", **SMALL))])
+@parametrize_with_contract(
+    [(type(build(EventEncoderConfig(**SMALL))), EventEncoderConfig(tokenization="bar_aware", **SMALL))]
+)
 def test_bar_aware_event_encoder_contract(plugin, check):
     check(plugin)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
-
 from chroma.midi.token_options import MidiTokenOptions
 from chroma.plugins import PluginSpec, hookimpl
+from pydantic import Field, model_validator
 
 
 class MusicTransformerConfig(MidiTokenOptions):
@@ -50,7 +49,14 @@ def chroma_plugins() -> list[PluginSpec]:
             config_model=MusicTransformerConfig,
             capabilities={
                 "returns_sequence": False,
-                "test_config": {"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96},
+                "test_config": {
+                    "hidden_dim": 20,
+                    "d_model": 16,
+                    "layers": 1,
+                    "heads": 2,
+                    "ff_dim": 32,
+                    "max_tokens": 96,
+                },
             },
             description="Relative self-attention (Music Transformer skew) with bar and position-in-bar embeddings",
         )

@@ -6,9 +6,6 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
 from chroma.midi.synthetic import synthetic_midi
@@ -20,9 +17,11 @@ from chroma_midi_musictransformer.relative import (
     relative_logits_naive,
     relative_logits_skew,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SPEC = chroma_plugins()[0]
-SMALL = dict(hidden_dim=12, d_model=16, layers=2, heads=2, ff_dim=32, max_tokens=128, dropout=0.0)
+SMALL = {"hidden_dim": 12, "d_model": 16, "layers": 2, "heads": 2, "ff_dim": 32, "max_tokens": 128, "dropout": 0.0}
 
 
 @parametrize_with_contract([SPEC])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveInt
-
 from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from pydantic import Field, PositiveInt
 
 
 class PianoRollConfig(PluginConfig):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
 from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
 from chroma.midi.synthetic import synthetic_midi
 from chroma.testing import parametrize_with_contract
 from chroma_midi_pianoroll.encoder import PianoRollEncoder, build
 from chroma_midi_pianoroll.plugin import PianoRollConfig, chroma_plugins
+from torch import nn
 
 SPEC = chroma_plugins()[0]
 
@@ -29,7 +28,9 @@ def test_defaults_build_the_d2_network() -> None:
     assert encoder.output_dim == 512 and encoder.name == SPEC.name == "piano_roll"
 
 
-@pytest.mark.parametrize(("drums", "onsets", "channels"), [("drop", False, 1), ("merge", True, 2), ("separate", True, 3)])
+@pytest.mark.parametrize(
+    ("drums", "onsets", "channels"), [("drop", False, 1), ("merge", True, 2), ("separate", True, 3)]
+)
 def test_input_channels_follow_the_roll(drums: str, onsets: bool, channels: int) -> None:
     encoder = PianoRollEncoder(PianoRollConfig(drums=drums, onsets=onsets, hidden_dim=8, steps=32, channels=(4, 4, 4)))
     assert encoder.conv[0].in_channels == channels
