@@ -30,7 +30,6 @@ ROW_GROUP = 16
 def build(directory: Path, gib: float) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
-
     from chroma.data.synthetic import write_synthetic
 
     base = write_synthetic(directory / "base", n_segments=64, seed=11, duration=10.0, row_group_size=ROW_GROUP)
@@ -70,17 +69,17 @@ def _rows_read(directory: Path) -> dict:
 
 def _chroma_pass(directory: Path, workers: int, pinned: bool) -> dict:
     import torch
-
-    from chroma.data.memory import fix_mmap_threshold
-
     from chroma.config.schema import ChromaConfig
     from chroma.data.dataset import SegmentDataset, make_loader
+    from chroma.data.memory import fix_mmap_threshold
     from chroma.data.report import DataReport
 
-    cfg = ChromaConfig.model_validate({
-        "data": {"root": str(directory)},
-        "preprocessing": {"audio": {"duration": 10.0, "sample_rate": 44100}},
-    })
+    cfg = ChromaConfig.model_validate(
+        {
+            "data": {"root": str(directory)},
+            "preprocessing": {"audio": {"duration": 10.0, "sample_rate": 44100}},
+        }
+    )
     # One intra-op thread: per-segment tensors are small and the CPUs are shared.
     torch.set_num_threads(1)
     if pinned:  # as chroma precompute / chroma data inspect do
@@ -96,7 +95,9 @@ def _chroma_pass(directory: Path, workers: int, pinned: bool) -> dict:
 def _measure(kind: str, directory: Path, workers: int) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, "--measure", kind, "--dir", str(directory), "--workers", str(workers)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -132,18 +133,26 @@ def main() -> None:
     tuned = _measure("chroma-pinned", args.dir, args.workers)
     peak = max(ours["peak_rss_bytes"], ours["peak_rss_children_bytes"])
     tuned_peak = max(tuned["peak_rss_bytes"], tuned["peak_rss_children_bytes"])
-    print(f"media file: {size / 2**30:.2f} GiB, {ours['segments']} segments, {ROW_GROUP} per row group, "
-          f"workers={args.workers}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"media file: {size / 2**30:.2f} GiB, {ours['segments']} segments, {ROW_GROUP} per row group, "
+        f"workers={args.workers}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     print(f"present: {ours['present']}")
-    print(f"plain pyarrow read: {plain['seconds']:.1f} s ({plain['segments'] / plain['seconds']:.0f} segments/s), "
-          f"peak RSS {plain['peak_rss_bytes'] / 2**20:.0f} MiB")
-    print(f"chroma full pass (decode + MIDI parse + collate): {ours['seconds']:.1f} s "
-          f"({ours['segments'] / ours['seconds']:.0f} segments/s)")
+    print(
+        f"plain pyarrow read: {plain['seconds']:.1f} s ({plain['segments'] / plain['seconds']:.0f} segments/s), "
+        f"peak RSS {plain['peak_rss_bytes'] / 2**20:.0f} MiB"
+    )
+    print(
+        f"chroma full pass (decode + MIDI parse + collate): {ours['seconds']:.1f} s "
+        f"({ours['segments'] / ours['seconds']:.0f} segments/s)"
+    )
     print(f"time ratio chroma / pyarrow: {ours['seconds'] / plain['seconds']:.2f}x")
     for label, value in (("default malloc", peak), ("mmap threshold pinned, as the CLI does", tuned_peak)):
-        print(f"peak RSS ({label}): {value / 2**20:.0f} MiB = {value / size:.3f} of file size "
-              f"(targets: < 1536 MiB: {'ok' if value < 1.5 * 2**30 else 'MISSED'}, "
-              f"< 0.25: {'ok' if value < size / 4 else 'MISSED'})")
+        print(
+            f"peak RSS ({label}): {value / 2**20:.0f} MiB = {value / size:.3f} of file size "
+            f"(targets: < 1536 MiB: {'ok' if value < 1.5 * 2**30 else 'MISSED'}, "
+            f"< 0.25: {'ok' if value < size / 4 else 'MISSED'})"
+        )
     print(f"(with the fixed threshold the pass took {tuned['seconds']:.1f} s)")
 
 

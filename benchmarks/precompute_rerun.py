@@ -16,19 +16,26 @@ import time
 from pathlib import Path
 
 import torch
-
 from chroma.config.schema import ChromaConfig
 from chroma.data.precompute import run_precompute
 from chroma.data.synthetic import write_synthetic
 
 
 def _config(root: Path, duration: float, midi_hidden: int) -> ChromaConfig:
-    return ChromaConfig.model_validate({
-        "data": {"root": str(root), "columns": {"lyric_embedding": "lyric_embedding"},
-                 "precompute": {"batch_size": 16, "chunk_size": 64}},
-        "preprocessing": {"audio": {"duration": duration}},
-        "model": {"audio_encoder": {"type": "cnn"}, "midi_encoder": {"type": "piano_roll", "hidden_dim": midi_hidden}},
-    })
+    return ChromaConfig.model_validate(
+        {
+            "data": {
+                "root": str(root),
+                "columns": {"lyric_embedding": "lyric_embedding"},
+                "precompute": {"batch_size": 16, "chunk_size": 64},
+            },
+            "preprocessing": {"audio": {"duration": duration}},
+            "model": {
+                "audio_encoder": {"type": "cnn"},
+                "midi_encoder": {"type": "piano_roll", "hidden_dim": midi_hidden},
+            },
+        }
+    )
 
 
 def _timed(cfg: ChromaConfig) -> tuple[float, list[str]]:
@@ -51,8 +58,10 @@ def main() -> None:
         changed, partial = _timed(_config(root, args.duration, 64))
     print(f"{args.segments} segments of {args.duration:g} s")
     print(f"first run: {first:.2f} s (computed {', '.join(computed)})")
-    print(f"unchanged rerun: {rerun:.3f} s (computed {', '.join(recomputed) or 'nothing'}) = "
-          f"{100 * rerun / first:.1f}% of the first run (target <= 5%: {'ok' if rerun <= 0.05 * first else 'MISSED'})")
+    print(
+        f"unchanged rerun: {rerun:.3f} s (computed {', '.join(recomputed) or 'nothing'}) = "
+        f"{100 * rerun / first:.1f}% of the first run (target <= 5%: {'ok' if rerun <= 0.05 * first else 'MISSED'})"
+    )
     print(f"MIDI encoder changed: {changed:.2f} s (computed {', '.join(partial)})")
 
 

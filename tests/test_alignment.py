@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from chroma.config.data import AlignmentSection, DataSection
 from chroma.config.schema import ChromaConfig
 from chroma.data.alignment import TimecodeError, check_alignment, parse_time
 from chroma.data.dataset import SegmentDataset
 from chroma.data.synthetic import smpte, write_synthetic
 from chroma.midi.parse import parse_midi
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=30, deadline=None)
@@ -25,8 +24,17 @@ def test_smpte_round_trip(frames, fps):
 
 @pytest.mark.parametrize(
     ("value", "fps", "seconds"),
-    [("00:01:02:15", 30, 62.5), ("01:00:00;12", 24, 3600.5), ("[01:02.50]", 30, 62.5), ("03:04.25", 30, 184.25),
-     ("12.5", 30, 12.5), (7, 30, 7.0), (None, 30, None), ("", 30, None), (float("nan"), 30, None)],
+    [
+        ("00:01:02:15", 30, 62.5),
+        ("01:00:00;12", 24, 3600.5),
+        ("[01:02.50]", 30, 62.5),
+        ("03:04.25", 30, 184.25),
+        ("12.5", 30, 12.5),
+        (7, 30, 7.0),
+        (None, 30, None),
+        ("", 30, None),
+        (float("nan"), 30, None),
+    ],
 )
 def test_parse_time_formats(value, fps, seconds):
     assert parse_time(value, fps) == (pytest.approx(seconds) if seconds is not None else None)
@@ -43,14 +51,16 @@ def _data(**alignment) -> DataSection:
 
 
 def test_check_alignment_flags_tolerance_offsets_and_unparseable():
-    t = pa.table({
-        "segment_id": ["ok", "late", "fixed", "nomidi", "bad", "slightly"],
-        "start_timecode": ["00:00:10:00"] * 6,
-        "end_timecode": ["00:00:20:00"] * 6,
-        "midi_start_timecode": ["00:00:10:00", "00:00:11:00", "00:00:11:00", None, "zz", "00:00:10:02"],
-        "midi_end_timecode": ["00:00:20:00", "00:00:21:00", "00:00:21:00", None, "zz", "00:00:20:02"],
-        "midi_offset_seconds": [None, None, -1.0, None, None, None],
-    })
+    t = pa.table(
+        {
+            "segment_id": ["ok", "late", "fixed", "nomidi", "bad", "slightly"],
+            "start_timecode": ["00:00:10:00"] * 6,
+            "end_timecode": ["00:00:20:00"] * 6,
+            "midi_start_timecode": ["00:00:10:00", "00:00:11:00", "00:00:11:00", None, "zz", "00:00:10:02"],
+            "midi_end_timecode": ["00:00:20:00", "00:00:21:00", "00:00:21:00", None, "zz", "00:00:20:02"],
+            "midi_offset_seconds": [None, None, -1.0, None, None, None],
+        }
+    )
     res = check_alignment(t, _data(tolerance=0.1))
     assert res.checked == 4
     assert set(res.flagged) == {"late"} and res.flagged["late"] == {"start_diff": 1.0, "end_diff": 1.0}
@@ -63,15 +73,18 @@ def test_check_alignment_flags_tolerance_offsets_and_unparseable():
 
 
 def test_lrc_columns_are_accepted():
-    t = pa.table({"segment_id": ["a"], "s": ["[00:10.00]"], "e": ["[00:20.00]"], "ms": ["[00:10.50]"], "me": ["[00:20.50]"]})
+    t = pa.table(
+        {"segment_id": ["a"], "s": ["[00:10.00]"], "e": ["[00:20.00]"], "ms": ["[00:10.50]"], "me": ["[00:20.50]"]}
+    )
     res = check_alignment(t, _data(audio_start="s", audio_end="e", midi_start="ms", midi_end="me", tolerance=0.2))
     assert res.flagged == {"a": {"start_diff": 0.5, "end_diff": 0.5}}
 
 
 def test_offset_column_shifts_parsed_midi_onsets(tmp_path):
     synth = write_synthetic(tmp_path, n_segments=60, seed=2, duration=0.5)
-    cfg = ChromaConfig.model_validate({"data": synth.data_section().model_dump(),
-                                       "preprocessing": {"audio": {"duration": 0.5, "sample_rate": 8000}}})
+    cfg = ChromaConfig.model_validate(
+        {"data": synth.data_section().model_dump(), "preprocessing": {"audio": {"duration": 0.5, "sample_rate": 8000}}}
+    )
     ds = SegmentDataset(cfg, modalities=["midi"])
     corrected = [sid for sid in ds.alignment.corrected if sid in ds.segment_ids]
     assert corrected, "the synthetic data should hold offset-corrected segments"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import yaml
-
 from chroma.cli import main
 from chroma.data.embeddings import read_embeddings
 from chroma.data.report import DataReport
@@ -13,19 +12,46 @@ from chroma.data.report import DataReport
 
 def test_synth_inspect_and_precompute(tmp_path, capsys):
     out = tmp_path / "synth"
-    assert main(["data", "synth", str(out), "--segments", "30", "--seed", "2", "--duration", "0.5",
-                 "--lyric-embedding-dim", "8"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                str(out),
+                "--segments",
+                "30",
+                "--seed",
+                "2",
+                "--duration",
+                "0.5",
+                "--lyric-embedding-dim",
+                "8",
+            ]
+        )
+        == 0
+    )
     assert (out / "training_segments_metadata.parquet").exists()
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "data": {"root": str(out), "columns": {"lyric_embedding": "lyric_embedding"}},
-        "preprocessing": {"audio": {"duration": 0.5}},
-    }))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "data": {"root": str(out), "columns": {"lyric_embedding": "lyric_embedding"}},
+                "preprocessing": {"audio": {"duration": 0.5}},
+            }
+        )
+    )
     capsys.readouterr()
     assert main(["data", "inspect", str(cfg)]) == 0
     text = capsys.readouterr().out
-    for needle in ("text: present", "audio: present", "midi: present", "absent/not_available", "spatial_mode",
-                   "album", "misaligned"):
+    for needle in (
+        "text: present",
+        "audio: present",
+        "midi: present",
+        "absent/not_available",
+        "spatial_mode",
+        "album",
+        "misaligned",
+    ):
         assert needle in text
     report = DataReport.read_json(out / "data_report.json")
     assert report.segments == 30 and sum(report.present.values()) > 0

@@ -11,11 +11,15 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 import torch
-
 from chroma.config.data import ColumnsSection
 from chroma.config.schema import ChromaConfig
 from chroma.contracts import MIDI_EVENT_FEATURES, AudioBatch, MidiBatch, TextBatch
-from chroma.data.audio_decode import AudioDecodeError, blob_format, decode_audio_blob, load_audio_file
+from chroma.data.audio_decode import (
+    AudioDecodeError,
+    blob_format,
+    decode_audio_blob,
+    load_audio_file,
+)
 from chroma.data.dataset import SegmentDataset, make_loader
 from chroma.data.labels import LabelError, read_labels
 from chroma.data.report import DataReport
@@ -182,8 +186,10 @@ def test_batch_structure_and_report(dataset):
 
 def test_workers_give_the_same_batches(dataset):
     def collect(workers):
-        return [(b["segment_id"], b["modality_mask"], b["audio"].waveform, b["midi"].events)
-                for b in make_loader(dataset, batch_size=8, num_workers=workers)]
+        return [
+            (b["segment_id"], b["modality_mask"], b["audio"].waveform, b["midi"].events)
+            for b in make_loader(dataset, batch_size=8, num_workers=workers)
+        ]
 
     serial, parallel = collect(0), collect(2)
     assert len(serial) == len(parallel)
@@ -232,8 +238,16 @@ def test_metadata_only_queries_never_open_media(synth, monkeypatch):
 
 
 def test_configurable_columns_extra_columns_and_relative_root(synth, tmp_path, monkeypatch, items):
-    rename = {"segment_id": "seg", "audio_waveform": "wave", "audio_sample_rate": "sr", "midi_binary": "mid",
-              "lyric_text": "lyrics", "vocals": "sung", "segment_audio_file": "afile", "midi_file": "mfile"}
+    rename = {
+        "segment_id": "seg",
+        "audio_waveform": "wave",
+        "audio_sample_rate": "sr",
+        "midi_binary": "mid",
+        "lyric_text": "lyrics",
+        "vocals": "sung",
+        "segment_audio_file": "afile",
+        "midi_file": "mfile",
+    }
     root = tmp_path / "data"
     root.mkdir()
     for src, dst in ((synth.metadata_path, "m.parquet"), (synth.media_path, "x.parquet")):
@@ -247,8 +261,9 @@ def test_configurable_columns_extra_columns_and_relative_root(synth, tmp_path, m
             (root / sub / f.name).write_bytes(f.read_bytes())
     monkeypatch.chdir(tmp_path)
     cols = ColumnsSection(**{k: v for k, v in rename.items()})
-    data = synth.data_section().model_copy(update={"root": "data", "metadata_path": "m.parquet",
-                                                   "media_path": "x.parquet", "columns": cols})
+    data = synth.data_section().model_copy(
+        update={"root": "data", "metadata_path": "m.parquet", "media_path": "x.parquet", "columns": cols}
+    )
     ds = SegmentDataset(_config(data))
     got = {it["segment_id"]: it for it in ds.__getitems__(list(range(len(ds))))}
     assert got.keys() == items.keys()
@@ -264,11 +279,16 @@ def test_precomputed_lyric_embeddings_and_bad_vectors(synth, tmp_path):
     with_text = [i for i, v in enumerate(emb) if v is not None]
     bad = with_text[0]
     emb[bad] = [float("nan")] * 8
-    meta = meta.set_column(meta.column_names.index("lyric_embedding"), "lyric_embedding", pa.array(emb, pa.list_(pa.float32())))
+    meta = meta.set_column(
+        meta.column_names.index("lyric_embedding"), "lyric_embedding", pa.array(emb, pa.list_(pa.float32()))
+    )
     pq.write_table(meta, tmp_path / "meta.parquet")
-    data = synth.data_section().model_copy(update={
-        "metadata_path": str(tmp_path / "meta.parquet"),
-        "columns": ColumnsSection(lyric_embedding="lyric_embedding")})
+    data = synth.data_section().model_copy(
+        update={
+            "metadata_path": str(tmp_path / "meta.parquet"),
+            "columns": ColumnsSection(lyric_embedding="lyric_embedding"),
+        }
+    )
     ds = SegmentDataset(_config(data), modalities=["text"])
     batch = ds.collate(ds.__getitems__(list(range(len(ds)))))
     e = batch["text"].embeddings
@@ -325,11 +345,15 @@ def test_wav_bytes_round_trip_through_soundfile():
 
 
 def test_training_mode_augments_midi_deterministically(synth):
-    cfg = ChromaConfig.model_validate({
-        "data": synth.data_section().model_dump(),
-        "preprocessing": {"audio": {"duration": 0.5, "sample_rate": SR},
-                          "midi": {"augmentations": {"transpose": {"p": 1.0, "min": 3, "max": 3}}}},
-    })
+    cfg = ChromaConfig.model_validate(
+        {
+            "data": synth.data_section().model_dump(),
+            "preprocessing": {
+                "audio": {"duration": 0.5, "sample_rate": SR},
+                "midi": {"augmentations": {"transpose": {"p": 1.0, "min": 3, "max": 3}}},
+            },
+        }
+    )
     ds = SegmentDataset(cfg, modalities=["midi"], train=True)
     plain = SegmentDataset(cfg, modalities=["midi"])
     i = next(i for i in range(len(ds)) if plain[i]["midi"] is not None and (plain[i]["midi"][:, 5] == 0).any())

@@ -6,13 +6,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from chroma.config.data import DataSection
-from chroma.data.embeddings import EmbeddingTable, read_embeddings, read_fingerprints, write_embeddings
+from chroma.data.embeddings import (
+    EmbeddingTable,
+    read_embeddings,
+    read_fingerprints,
+    write_embeddings,
+)
 from chroma.data.labels import LabelError, read_labels
 from chroma.data.splits import assign_splits
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _table(n: int, rng: np.random.Generator) -> EmbeddingTable:

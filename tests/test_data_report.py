@@ -8,11 +8,14 @@ from chroma.text.hf import offline_requested
 
 def test_report_counts_round_trip_and_summary(tmp_path):
     r = DataReport()
-    r.add_batch(["a", "b", "c"], [
-        {"text": None, "audio": "corrupt", "midi": "not_available"},
-        {"text": "no_vocals", "audio": None, "midi": "empty"},
-        {"text": None, "audio": "corrupt", "midi": None},
-    ])
+    r.add_batch(
+        ["a", "b", "c"],
+        [
+            {"text": None, "audio": "corrupt", "midi": "not_available"},
+            {"text": "no_vocals", "audio": None, "midi": "empty"},
+            {"text": None, "audio": "corrupt", "midi": None},
+        ],
+    )
     r.add_alignment({"b": {"start_diff": 0.5, "end_diff": 0.5}}, ["c"], ["b"])
     assert r.segments == 3 and r.present == {"text": 2, "audio": 1, "midi": 1}
     assert r.counts() == {"text": {"no_vocals": 1}, "audio": {"corrupt": 2}, "midi": {"empty": 1, "not_available": 1}}

@@ -8,13 +8,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
-from torch import nn
-
 from chroma.config.schema import ChromaConfig
 from chroma.contracts import AudioBatch, Encoder, EncoderOutput, MidiBatch
 from chroma.data.embeddings import read_embeddings
 from chroma.data.precompute import read_absent_reasons, run_precompute
 from chroma.data.synthetic import write_synthetic
+from torch import nn
 
 
 class BandEncoder(Encoder):
@@ -77,14 +76,23 @@ def synth(tmp_path_factory):
 
 
 def _config(synth, out: str, midi_scale: float = 1.0, **model) -> ChromaConfig:
-    return ChromaConfig.model_validate({
-        "data": {**synth.data_section().model_dump(), "embeddings_path": out, "report_path": out + ".report.json",
-                 "columns": {"lyric_embedding": "lyric_embedding"},
-                 "precompute": {"chunk_size": 10, "batch_size": 4}},
-        "preprocessing": {"audio": {"duration": 0.5}},
-        "model": {"audio_encoder": {"type": "bands", "bands": 8},
-                  "midi_encoder": {"type": "stats", "scale": midi_scale}, **model},
-    })
+    return ChromaConfig.model_validate(
+        {
+            "data": {
+                **synth.data_section().model_dump(),
+                "embeddings_path": out,
+                "report_path": out + ".report.json",
+                "columns": {"lyric_embedding": "lyric_embedding"},
+                "precompute": {"chunk_size": 10, "batch_size": 4},
+            },
+            "preprocessing": {"audio": {"duration": 0.5}},
+            "model": {
+                "audio_encoder": {"type": "bands", "bands": 8},
+                "midi_encoder": {"type": "stats", "scale": midi_scale},
+                **model,
+            },
+        }
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -164,19 +172,31 @@ def test_killed_run_resumes_without_losing_finished_chunks(synth):
 
 
 def test_registry_built_precomputed_text_and_errors(synth):
-    cfg = ChromaConfig.model_validate({
-        "data": {**synth.data_section().model_dump(), "embeddings_path": "text.parquet",
-                 "columns": {"lyric_embedding": "lyric_embedding"}},
-        "model": {"text_encoder": {"type": "precomputed", "dim": 8},
-                  "audio_encoder": {"type": "bands", "frozen": False}},
-    })
+    cfg = ChromaConfig.model_validate(
+        {
+            "data": {
+                **synth.data_section().model_dump(),
+                "embeddings_path": "text.parquet",
+                "columns": {"lyric_embedding": "lyric_embedding"},
+            },
+            "model": {
+                "text_encoder": {"type": "precomputed", "dim": 8},
+                "audio_encoder": {"type": "bands", "frozen": False},
+            },
+        }
+    )
     result = run_precompute(cfg, progress=False)
     table = read_embeddings(result.path)
     assert set(table.embeddings) == {"text"}  # the trainable audio encoder is not precomputed
     assert table.fingerprints["text"].startswith("precomputed-1-")
     with pytest.raises(ValueError, match="lyric_embedding"):
-        bad = cfg.model_copy(update={"data": cfg.data.model_copy(update={"columns": cfg.data.columns.model_copy(
-            update={"lyric_embedding": None})})})
+        bad = cfg.model_copy(
+            update={
+                "data": cfg.data.model_copy(
+                    update={"columns": cfg.data.columns.model_copy(update={"lyric_embedding": None})}
+                )
+            }
+        )
         run_precompute(bad, progress=False)
     empty = ChromaConfig.model_validate({"data": synth.data_section().model_dump()})
     with pytest.raises(ValueError, match="nothing to precompute"):

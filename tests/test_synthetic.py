@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
-from chroma.data.synthetic import AUDIO_FAULTS, MIDI_FAULTS, SPATIAL, TEMPORAL, hashed_bag_of_words, write_synthetic
+from chroma.data.synthetic import (
+    AUDIO_FAULTS,
+    MIDI_FAULTS,
+    SPATIAL,
+    TEMPORAL,
+    hashed_bag_of_words,
+    write_synthetic,
+)
 from chroma.midi.parse import parse_midi
 
 
@@ -21,8 +27,19 @@ def test_two_file_layout_and_determinism(synth, tmp_path):
     assert {"audio_waveform", "audio_sample_rate", "midi_binary"} <= set(media)
     assert not {"audio_waveform", "audio_sample_rate", "midi_binary"} & set(meta)
     assert set(meta) <= set(media)
-    for col in ("segment_id", "rainbow_color", "song_id", "start_timecode", "midi_start_timecode", "vocals",
-                "lyric_text", "has_audio", "has_midi", "segment_audio_file", "midi_file"):
+    for col in (
+        "segment_id",
+        "rainbow_color",
+        "song_id",
+        "start_timecode",
+        "midi_start_timecode",
+        "vocals",
+        "lyric_text",
+        "has_audio",
+        "has_midi",
+        "segment_audio_file",
+        "midi_file",
+    ):
         assert col in meta
     again = write_synthetic(tmp_path, n_segments=150, seed=3, duration=0.5, lyric_embedding_dim=32)
     a, b = pq.read_table(again.media_path).to_pylist(), pq.read_table(synth.media_path).to_pylist()
@@ -50,8 +67,15 @@ def test_missingness_songs_and_faults(synth):
 
 def test_midi_and_audio_hold_the_same_real_notes(synth):
     media = pq.read_table(synth.media_path).to_pylist()
-    row = next(r for r in media if r["midi_binary"] and r["audio_sample_rate"] == 44100 and r["synthetic_audio_fault"] is None
-               and r["audio_waveform"] and r["audio_waveform"][:4] not in (b"RIFF", b"fLaC", b"OggS"))
+    row = next(
+        r
+        for r in media
+        if r["midi_binary"]
+        and r["audio_sample_rate"] == 44100
+        and r["synthetic_audio_fault"] is None
+        and r["audio_waveform"]
+        and r["audio_waveform"][:4] not in (b"RIFF", b"fLaC", b"OggS")
+    )
     events = parse_midi(row["midi_binary"])
     pitched = events[events[:, 5] == 0]
     assert len(pitched) > 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from chroma.contracts import TextBatch
 from chroma.plugins.registry import get_registry
 from chroma.text.hf import mean_pool
@@ -22,9 +21,19 @@ def tiny_deberta(tmp_path_factory):
     DebertaV2Tokenizer(vocab=vocab).save_pretrained(path)
     torch.manual_seed(0)
     config = DebertaV2Config(
-        vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
-        max_position_embeddings=64, relative_attention=True, position_buckets=32, norm_rel_ebd="layer_norm",
-        share_att_key=True, pos_att_type=["p2c", "c2p"], position_biased_input=False, type_vocab_size=0,
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+        relative_attention=True,
+        position_buckets=32,
+        norm_rel_ebd="layer_norm",
+        share_att_key=True,
+        pos_att_type=["p2c", "c2p"],
+        position_biased_input=False,
+        type_vocab_size=0,
         max_relative_positions=-1,
     )
     DebertaV2Model(config).save_pretrained(path)

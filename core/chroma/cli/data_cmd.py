@@ -25,8 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--segments", type=int, default=120)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--duration", type=float, default=1.0, help="seconds per segment")
-    synth.add_argument("--lyric-embedding-dim", type=int, default=None,
-                       help="also write a precomputed lyric_embedding column of this width")
+    synth.add_argument(
+        "--lyric-embedding-dim",
+        type=int,
+        default=None,
+        help="also write a precomputed lyric_embedding column of this width",
+    )
     synth.set_defaults(func=run_synth)
 
 
@@ -57,7 +61,10 @@ def run_synth(args: argparse.Namespace) -> int:
     if args.segments < 1:
         raise CommandError("--segments must be at least 1")
     ds = write_synthetic(
-        args.out_dir, n_segments=args.segments, seed=args.seed, duration=args.duration,
+        args.out_dir,
+        n_segments=args.segments,
+        seed=args.seed,
+        duration=args.duration,
         lyric_embedding_dim=args.lyric_embedding_dim,
     )
     print(f"wrote {ds.n_segments} segments: {ds.metadata_path} and {ds.media_path}")

@@ -27,7 +27,11 @@ from torch.utils.data import Dataset, Sampler
 from chroma.audio.pipeline import AudioPreprocessor
 from chroma.config.schema import ChromaConfig
 from chroma.data.alignment import AlignmentResult, alignment_columns, check_alignment
-from chroma.data.audio_decode import AudioDecodeError, decode_audio_blob, load_audio_file
+from chroma.data.audio_decode import (
+    AudioDecodeError,
+    decode_audio_blob,
+    load_audio_file,
+)
 from chroma.data.collate import SegmentCollator
 from chroma.data.labels import LabelSet, encode_labels
 from chroma.data.lyrics import check_lyric_embedding, lyric_absent_reason, strip_lrc
@@ -85,9 +89,18 @@ class SegmentDataset(Dataset):
         meta_file = existing_metadata_path(data)
         pf = pq.ParquetFile(meta_file)
         wanted = [
-            cols.segment_id, cols.split, cols.song, cols.album, cols.vocals, cols.lyric_text,
-            cols.has_audio, cols.has_midi, cols.segment_audio_file, cols.midi_file,
-            *(data.labels if with_labels else []), *([cols.lyric_embedding] if cols.lyric_embedding else []),
+            cols.segment_id,
+            cols.split,
+            cols.song,
+            cols.album,
+            cols.vocals,
+            cols.lyric_text,
+            cols.has_audio,
+            cols.has_midi,
+            cols.segment_audio_file,
+            cols.midi_file,
+            *(data.labels if with_labels else []),
+            *([cols.lyric_embedding] if cols.lyric_embedding else []),
             *alignment_columns(data.alignment),
         ]
         names = pf.schema_arrow.names
@@ -205,9 +218,7 @@ class SegmentDataset(Dataset):
         if "midi" in self.modalities:
             absent["midi"] = self._load_midi(i, sid, media, item)
         item["absent"] = absent
-        item["label"] = {} if self.labels is None else {
-            h: int(v[self._rows[i]]) for h, v in self.labels.labels.items()
-        }
+        item["label"] = {} if self.labels is None else {h: int(v[self._rows[i]]) for h, v in self.labels.labels.items()}
         return item
 
     def _rng(self, i: int, salt: int) -> np.random.Generator:

@@ -89,7 +89,9 @@ class MediaReader:
             logger.warning(
                 "media parquet %s: a row group holds %.0f MiB of %s; each read loads a whole row group, "
                 "so rewrite the file with smaller row groups (e.g. pyarrow write_table(row_group_size=32))",
-                self.path, largest / 2**20, ", ".join(self.columns),
+                self.path,
+                largest / 2**20,
+                ", ".join(self.columns),
             )
 
     def __getstate__(self) -> dict[str, Any]:

@@ -89,14 +89,22 @@ def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
     """The config values that change what ``modality``'s encoder is fed."""
     data, pre = config.data, config.preprocessing
     if modality == "text":
-        return {"strip_lrc": data.text.strip_lrc_timestamps, "column": data.columns.lyric_text,
-                "embedding_column": data.columns.lyric_embedding}
+        return {
+            "strip_lrc": data.text.strip_lrc_timestamps,
+            "column": data.columns.lyric_text,
+            "embedding_column": data.columns.lyric_embedding,
+        }
     if modality == "audio":
-        return {"audio": pre.audio.model_dump(exclude={"augmentations"}), "columns": [
-            data.columns.audio_waveform, data.columns.audio_sample_rate, data.columns.segment_audio_file]}
-    return {"midi": pre.midi.model_dump(exclude={"augmentations", "tokenization"}), "duration": pre.audio.duration,
-            "offset_column": data.alignment.offset_column,
-            "columns": [data.columns.midi_binary, data.columns.midi_file]}
+        return {
+            "audio": pre.audio.model_dump(exclude={"augmentations"}),
+            "columns": [data.columns.audio_waveform, data.columns.audio_sample_rate, data.columns.segment_audio_file],
+        }
+    return {
+        "midi": pre.midi.model_dump(exclude={"augmentations", "tokenization"}),
+        "duration": pre.audio.duration,
+        "offset_column": data.alignment.offset_column,
+        "columns": [data.columns.midi_binary, data.columns.midi_file],
+    }
 
 
 def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: ChromaConfig, modality: str) -> str:
@@ -115,7 +123,9 @@ def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: Chrom
 
 
 def column_fingerprint(config: ChromaConfig) -> str:
-    return f"{COLUMN_ENCODER}-{_digest({'column': config.data.columns.lyric_embedding, **input_settings(config, 'text')})}"
+    return (
+        f"{COLUMN_ENCODER}-{_digest({'column': config.data.columns.lyric_embedding, **input_settings(config, 'text')})}"
+    )
 
 
 def frozen_sections(config: ChromaConfig) -> dict[str, EncoderSection]:
@@ -158,7 +168,9 @@ def _plans(config: ChromaConfig, out_path: Path, build: BuildEncoder, force: boo
             torch.manual_seed(config.training.seed)
             encoder = build(modality, sections[modality])
             encoder.eval()
-            plans.append(ModalityPlan(modality, encoder_fingerprint(encoder, sections[modality], config, modality), encoder))
+            plans.append(
+                ModalityPlan(modality, encoder_fingerprint(encoder, sections[modality], config, modality), encoder)
+            )
         elif modality == "text" and config.model.text_encoder is None and config.data.columns.lyric_embedding:
             plans.append(ModalityPlan(modality, column_fingerprint(config), None))
     if not plans:
@@ -223,8 +235,9 @@ def _encode(plan: ModalityPlan, batch: dict[str, Any]) -> tuple[np.ndarray | Non
 def _part_table(ids: list[str], values: np.ndarray, present: np.ndarray, reasons: list[str | None]) -> pa.Table:
     flat = np.where(present[:, None], values, 0).astype(np.float32).reshape(-1)
     emb = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), values.shape[1], mask=pa.array(~present))
-    return pa.table({"segment_id": pa.array(ids, pa.string()), "embedding": emb,
-                     "absent": pa.array(reasons, pa.string())})
+    return pa.table(
+        {"segment_id": pa.array(ids, pa.string()), "embedding": emb, "absent": pa.array(reasons, pa.string())}
+    )
 
 
 def run_precompute(
@@ -251,9 +264,7 @@ def run_precompute(
     audio_plan = next((p for p in plans if p.modality == "audio" and p.encoder is not None), None)
     rate = getattr(audio_plan.encoder, "sample_rate", None) if audio_plan else None
     to_load = [p.modality for p in plans if p.reuse is None]
-    dataset = SegmentDataset(
-        config, modalities=to_load or ["text"], audio_sample_rate=rate, with_labels=False
-    )
+    dataset = SegmentDataset(config, modalities=to_load or ["text"], audio_sample_rate=rate, with_labels=False)
     ids = dataset.segment_ids
     for plan in plans:
         if plan.reuse is not None and not set(ids) <= set(plan.reuse.segment_ids):
@@ -276,8 +287,13 @@ def run_precompute(
     for k, missing in todo:
         chunk = chunks[k]
         dataset.modalities = tuple(m for m in MODALITIES if m in {p.modality for p in missing})
-        loader = DataLoader(Subset(dataset, chunk.tolist()), batch_size=bs, shuffle=False,
-                            collate_fn=dataset.collate, num_workers=data.precompute.num_workers)
+        loader = DataLoader(
+            Subset(dataset, chunk.tolist()),
+            batch_size=bs,
+            shuffle=False,
+            collate_fn=dataset.collate,
+            num_workers=data.precompute.num_workers,
+        )
         acc: dict[str, tuple[list, list, list]] = {p.modality: ([], [], []) for p in missing}
         chunk_ids: list[str] = []
         for batch in loader:
@@ -295,16 +311,23 @@ def run_precompute(
             dim = next((v.shape[1] for v in vals if v is not None), None)
             if dim is None:
                 dim = plan.encoder.output_dim if plan.encoder is not None else int(dataset.text_dim or 1)
-            values = np.concatenate([v if v is not None else np.zeros((len(p), dim), np.float32)
-                                     for v, p in zip(vals, pres)])
-            atomic_write_table(_part_table(chunk_ids, values, np.concatenate(pres), reasons),
-                               _part_path(parts, plan.modality, plan.fingerprint, k))
+            values = np.concatenate(
+                [v if v is not None else np.zeros((len(p), dim), np.float32) for v, p in zip(vals, pres)]
+            )
+            atomic_write_table(
+                _part_table(chunk_ids, values, np.concatenate(pres), reasons),
+                _part_path(parts, plan.modality, plan.fingerprint, k),
+            )
     bar.close()
     dataset.modalities = tuple(m for m in MODALITIES if m in set(to_load))
 
     previous = plans[0].reuse
-    unchanged = not compute and previous is not None and previous.segment_ids == ids and set(
-        previous.fingerprints) == {p.modality for p in plans}
+    unchanged = (
+        not compute
+        and previous is not None
+        and previous.segment_ids == ids
+        and set(previous.fingerprints) == {p.modality for p in plans}
+    )
     if unchanged:
         table = pq.read_table(out_path)  # nothing to write: same segments, same fingerprints
     else:
@@ -343,8 +366,14 @@ def _assemble(plans: Iterable[ModalityPlan], ids: list[str], chunks: list[np.nda
         take = np.array([pos[s] for s in ids], dtype=np.int64)
         col = part.column("embedding").combine_chunks() if part is not None else None
         width = col.type.list_size if col is not None else 1
-        flat = np.asarray(col.values.to_numpy(zero_copy_only=False), np.float32).reshape(-1, width) if col is not None else np.zeros((0, 1), np.float32)
-        valid = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), bool) if col is not None else np.zeros(0, bool)
+        flat = (
+            np.asarray(col.values.to_numpy(zero_copy_only=False), np.float32).reshape(-1, width)
+            if col is not None
+            else np.zeros((0, 1), np.float32)
+        )
+        valid = (
+            ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), bool) if col is not None else np.zeros(0, bool)
+        )
         embeddings[m] = flat[take]
         mask[:, modality_index(m)] = valid[take]
         absent = part.column("absent").to_pylist() if part is not None else []
@@ -368,7 +397,9 @@ def report_from_embeddings(table: pa.Table, dataset: SegmentDataset) -> DataRepo
     """The data report of a precomputed table (absence reasons and alignment)."""
     report = DataReport()
     ids = table.column("segment_id").to_pylist()
-    reasons = {m: table.column(absent_column(m)).to_pylist() for m in MODALITIES if absent_column(m) in table.column_names}
+    reasons = {
+        m: table.column(absent_column(m)).to_pylist() for m in MODALITIES if absent_column(m) in table.column_names
+    }
     for row, sid in enumerate(ids):
         report.add_segment(sid, {m: rs[row] for m, rs in reasons.items()})
     report.add_alignment(dataset.alignment.flagged, dataset.alignment.corrected, dataset.excluded)

@@ -45,7 +45,9 @@ class DataReport:
         for sid, reasons in zip(segment_ids, absent):
             self.add_segment(sid, reasons)
 
-    def add_alignment(self, flagged: Mapping[str, Mapping[str, float]], corrected: Iterable[str], excluded: Iterable[str]) -> None:
+    def add_alignment(
+        self, flagged: Mapping[str, Mapping[str, float]], corrected: Iterable[str], excluded: Iterable[str]
+    ) -> None:
         """Record the alignment check (see :class:`chroma.data.alignment.AlignmentResult`)."""
         self.misaligned.update({sid: dict(d) for sid, d in flagged.items()})
         self.corrected = sorted(set(self.corrected) | set(corrected))

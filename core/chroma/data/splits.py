@@ -47,7 +47,9 @@ def assign_splits(meta_table: pa.Table, config: object, seed: int) -> np.ndarray
             out[row] = name
         return out.astype(str)
     songs = song_ids(meta_table, data)
-    unique, inverse, counts = np.unique(np.asarray(songs, dtype=object).astype(str), return_inverse=True, return_counts=True)
+    unique, inverse, counts = np.unique(
+        np.asarray(songs, dtype=object).astype(str), return_inverse=True, return_counts=True
+    )
     order = np.random.default_rng(seed).permutation(len(unique))
     # Each song lands where the midpoint of its block of segments falls on the cumulative fractions.
     midpoints = (np.cumsum(counts[order]) - counts[order] / 2.0) / max(len(ids), 1)

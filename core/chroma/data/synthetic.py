@@ -84,7 +84,7 @@ class SyntheticDataset:
 
 def smpte(seconds: float, fps: int = FPS) -> str:
     """``HH:MM:SS:FF`` (non-drop-frame) of ``seconds``."""
-    frames = int(round(seconds * fps))
+    frames = round(seconds * fps)
     ff = frames % fps
     total = frames // fps
     return f"{total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}:{ff:02d}"
@@ -123,15 +123,19 @@ def midi_bytes(notes: np.ndarray, drums: np.ndarray | None, program: int, tpq: i
         track = symusic.Track(program=prog, is_drum=is_drum)
         for pitch, vel, onset, dur in events:
             track.notes.append(
-                symusic.Note(int(round(onset * ticks_per_second)), max(1, int(round(dur * ticks_per_second))), int(pitch), int(vel))
+                symusic.Note(
+                    round(onset * ticks_per_second), max(1, round(dur * ticks_per_second)), int(pitch), int(vel)
+                )
             )
         score.tracks.append(track)
     return score.dumps_midi()
 
 
-def synthesize(notes: np.ndarray, drums: np.ndarray | None, duration: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+def synthesize(
+    notes: np.ndarray, drums: np.ndarray | None, duration: float, sr: int, rng: np.random.Generator
+) -> np.ndarray:
     """``[duration * sr]`` float32 mono audio of the notes (3 harmonics, decaying envelope)."""
-    n = int(round(duration * sr))
+    n = round(duration * sr)
     out = np.zeros(n, dtype=np.float64)
     for pitch, vel, onset, dur in notes:
         start, stop = int(onset * sr), min(n, int((onset + dur) * sr))
@@ -173,7 +177,9 @@ def encoded_audio(wave: np.ndarray, sr: int, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def _storage_plan(rng: np.random.Generator, rows: np.ndarray, forced: tuple[str, ...], weights: dict[str, float]) -> dict[int, str]:
+def _storage_plan(
+    rng: np.random.Generator, rows: np.ndarray, forced: tuple[str, ...], weights: dict[str, float]
+) -> dict[int, str]:
     """Storage kind of each row in ``rows``; every kind in ``forced`` is used at least once when rows allow."""
     plan: dict[int, str] = {}
     order = rng.permutation(rows)
@@ -250,13 +256,36 @@ def write_synthetic(
             if kind == "fault":
                 plan[row] = str(fault_rng.choice(faults))
 
-    cols: dict[str, list] = {name: [] for name in (
-        "segment_id", "song_id", "song_title", "segment_index", "rainbow_color", "bpm", "key_signature",
-        "start_seconds", "end_seconds", "start_timecode", "end_timecode", "midi_start_timecode",
-        "midi_end_timecode", "midi_offset_seconds", "vocals", "lyric_text", "has_audio", "has_midi",
-        "segment_audio_file", "midi_file", "temporal_mode", "spatial_mode", "ontological_mode",
-        "synthetic_audio_fault", "synthetic_midi_fault",
-    )}
+    cols: dict[str, list] = {
+        name: []
+        for name in (
+            "segment_id",
+            "song_id",
+            "song_title",
+            "segment_index",
+            "rainbow_color",
+            "bpm",
+            "key_signature",
+            "start_seconds",
+            "end_seconds",
+            "start_timecode",
+            "end_timecode",
+            "midi_start_timecode",
+            "midi_end_timecode",
+            "midi_offset_seconds",
+            "vocals",
+            "lyric_text",
+            "has_audio",
+            "has_midi",
+            "segment_audio_file",
+            "midi_file",
+            "temporal_mode",
+            "spatial_mode",
+            "ontological_mode",
+            "synthetic_audio_fault",
+            "synthetic_midi_fault",
+        )
+    }
     blobs: list[bytes | None] = []
     rates: list[int | None] = []
     midis: list[bytes | None] = []
@@ -277,7 +306,11 @@ def write_synthetic(
             offset = -0.5 if seg_rng.random() < 0.5 else None
         text = ""
         if vocals[i]:
-            text = "" if seg_rng.random() < 0.06 else _lyrics(seg_rng, int(temporal[i]), start if seg_rng.random() < 0.3 else None)
+            text = (
+                ""
+                if seg_rng.random() < 0.06
+                else _lyrics(seg_rng, int(temporal[i]), start if seg_rng.random() < 0.3 else None)
+            )
 
         audio_kind = audio_plan.get(i)
         audio_fault = audio_kind if audio_kind in AUDIO_FAULTS else None
@@ -365,8 +398,10 @@ def write_synthetic(
     if lyric_embedding_dim:
         meta = meta.append_column(
             "lyric_embedding",
-            pa.array([hashed_bag_of_words(t, lyric_embedding_dim) if t else None for t in cols["lyric_text"]],
-                     type=pa.list_(pa.float32())),
+            pa.array(
+                [hashed_bag_of_words(t, lyric_embedding_dim) if t else None for t in cols["lyric_text"]],
+                type=pa.list_(pa.float32()),
+            ),
         )
     media = meta.append_column("audio_waveform", pa.array(blobs, type=pa.binary()))
     media = media.append_column("audio_sample_rate", pa.array(rates, type=pa.int32()))
