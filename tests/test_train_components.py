@@ -253,3 +253,31 @@ def test_metrics_log_csv_jsonl_and_resume_truncation(tmp_path: Path) -> None:
     assert read_records(tmp_path, "epoch") == []
     MetricsLog(tmp_path)
     assert read_records(tmp_path) == [] and not list(tmp_path.glob("*.csv"))
+
+
+def test_input_gradient_norms_cover_fusions_without_per_modality_parameters() -> None:
+    """Late fusion on raw concatenation (design D5) has only null embeddings per modality: input gradients fill in."""
+    config = load_config(
+        {"data": {"labels": ["a", "b"]}, "model": {"fusion": {"strategy": "late", "hidden_dim": 8, "mlp_dims": [8]}}}
+    )
+    torch.manual_seed(0)
+    model = build_model(config, CLASSES, {"text": 6, "audio": 5, "midi": 4}).eval()
+    monitor = GradMonitor(model, GradMonitorSection(every=1))
+    mask = torch.tensor([[True, True, False], [True, False, True], [False, True, True]])
+    batch = {
+        "embeddings": {m: torch.randn(3, d) for m, d in {"text": 6, "audio": 5, "midi": 4}.items()},
+        "modality_mask": mask,
+    }
+    monitor.watch_inputs(batch)
+    out = model(batch)
+    monitor.retain_inputs(out.embeddings, out.modality_mask)
+    loss = sum(o.logsumexp(dim=1).sum() for o in out.logits.values())
+    grads = torch.autograd.grad(loss, list(batch["embeddings"].values()), retain_graph=True)
+    loss.backward()
+    norms = monitor.input_norms()
+    for (modality, _), grad in zip(batch["embeddings"].items(), grads):
+        rows = mask[:, ["text", "audio", "midi"].index(modality)]
+        assert norms[f"input_{modality}"] == pytest.approx(float(grad[rows].norm(dim=1).mean()), rel=1e-5)
+        assert torch.all(grad[~rows] == 0), "absent rows are replaced by the null embedding"
+    assert monitor.input_norms() == {}, "cleared after reading"
+    assert set(monitor.params) == {"text", "audio", "midi"}  # the null embeddings

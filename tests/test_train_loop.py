@@ -76,7 +76,7 @@ def test_run_directory_layout_and_logs(data_root: Path, tmp_path: Path) -> None:
     assert (run / "epochs.csv").read_text().splitlines()[0].startswith("epoch,step,train_loss,val_loss")
     norms = read_records(run, "grad_norm")
     assert norms and all(r["step"] % 2 == 0 for r in norms)
-    assert {"text", "audio", "midi"} <= set(norms[0])
+    assert {"text", "audio", "midi", "input_text", "input_audio", "input_midi"} <= set(norms[0])
     # Learned something: spatial is carried by audio/MIDI, temporal by text.
     assert result.best_metrics["spatial_mode_accuracy"] > 0.6
     assert not list(run.rglob("*.tmp")), "atomic writes leave no temporary files"

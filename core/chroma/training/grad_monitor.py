@@ -6,6 +6,13 @@ the ``.``/``_``-separated parts of its qualified name: the encoder
 (``fusion.proj.text.weight``, ``fusion.audio_proj.bias``) and the null embedding
 (``fusion.missing.null.audio``). Parameters shared by several modalities
 (a concatenation layer, the heads) are not attributed to any.
+
+Because a fusion that concatenates raw embeddings (late fusion without
+projections) has no per-modality parameters besides the null embeddings, the
+monitor also records the **input gradient** of each modality: the mean L2 norm,
+over the rows where the modality is present, of the loss gradient with respect
+to the pooled embedding the fusion received (``input_<modality>``). It is
+gathered on the monitored micro-batch only, with no extra backward pass.
 """
 
 from __future__ import annotations
@@ -15,10 +22,10 @@ import re
 from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from chroma.config.training import GradMonitorSection
-from chroma.modality import MODALITIES
+from chroma.modality import MODALITIES, modality_index
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +82,41 @@ class GradMonitor:
         self.config = config
         self.trained_encoders = set(trained_encoders or ())
         self.params = {m: [p for _, p in ps] for m, ps in modality_parameters(model).items()}
+        self._inputs: dict[str, Tensor] = {}
+        self._mask: Tensor | None = None
 
     def due(self, step: int) -> bool:
         """Whether optimiser step ``step`` (0-based) is one to record."""
-        return self.config.enabled and bool(self.params) and step % self.config.every == 0
+        return self.config.enabled and step % self.config.every == 0
+
+    @staticmethod
+    def watch_inputs(batch: dict[str, object]) -> None:
+        """Before the forward pass: let precomputed embeddings (``batch["embeddings"]``) receive gradients."""
+        for emb in (batch.get("embeddings") or {}).values():  # type: ignore[union-attr]
+            if isinstance(emb, Tensor) and emb.is_floating_point():
+                emb.requires_grad_(True)
+
+    def retain_inputs(self, embeddings: dict[str, Tensor], modality_mask: Tensor) -> None:
+        """After the forward pass: keep the gradients of the fusion inputs ``{modality: [B, D]}``."""
+        self._inputs = {}
+        for modality, emb in embeddings.items():
+            if emb.requires_grad:
+                if not emb.is_leaf:
+                    emb.retain_grad()
+                self._inputs[modality] = emb
+        self._mask = modality_mask.detach()
+
+    @torch.no_grad()
+    def input_norms(self) -> dict[str, float]:
+        """``{"input_<modality>": mean row L2 norm of d loss / d embedding}`` over present rows."""
+        out: dict[str, float] = {}
+        for modality, emb in self._inputs.items():
+            rows = self._mask[:, modality_index(modality)] if self._mask is not None else None
+            if emb.grad is None or rows is None or not bool(rows.any()):
+                continue
+            out[f"input_{modality}"] = float(emb.grad[rows].float().norm(dim=1).mean())
+        self._inputs, self._mask = {}, None
+        return out
 
     @torch.no_grad()
     def norms(self) -> dict[str, float]:
@@ -93,8 +131,13 @@ class GradMonitor:
             out[modality] = float(torch.linalg.vector_norm(torch.stack([n.float() for n in per_tensor])))
         return out
 
-    def check(self, step: int, norms: dict[str, float]) -> Imbalance | None:
+    def check(self, step: int, norms: dict[str, float], measure: str = "parameter") -> Imbalance | None:
         """An :class:`Imbalance` when the largest norm exceeds every other non-zero one by the ratio.
+
+        Args:
+            step: optimiser step, for the message.
+            norms: ``{modality: norm}``.
+            measure: ``"parameter"`` or ``"input"`` gradient, named in the message.
 
         Modalities whose gradient is exactly zero (absent from the batch, or frozen) are not compared.
         """
@@ -116,7 +159,7 @@ class GradMonitor:
                 f"(their scale drives the {dominant} projection gradients)"
             )
         message = (
-            f"gradient imbalance at step {step}: the {dominant} gradient norm {top:.3g} is {ratio:.1f}x "
+            f"gradient imbalance at step {step}: the {dominant} {measure} gradient norm {top:.3g} is {ratio:.1f}x "
             f"the next largest ({runner_up} {second:.3g}, threshold {self.config.imbalance_ratio:g}x); {advice}"
         )
         logger.warning(message)

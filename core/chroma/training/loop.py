@@ -226,20 +226,23 @@ class Trainer:
     def _optimizer_step(self, log: MetricsLog) -> None:
         if self.monitor.due(self.step):
             norms = self.monitor.norms()
-            log.write({"kind": "grad_norm", "epoch": self.epoch + 1, "step": self.step, **norms})
-            imbalance = self.monitor.check(self.step, norms)
-            if imbalance is not None:
-                log.write(
-                    {
-                        "kind": "warning",
-                        "epoch": self.epoch + 1,
-                        "step": self.step,
-                        "type": "grad_imbalance",
-                        "dominant": imbalance.dominant,
-                        "ratio": imbalance.ratio,
-                        "message": imbalance.message,
-                    }
-                )
+            inputs = self.monitor.input_norms()
+            log.write({"kind": "grad_norm", "epoch": self.epoch + 1, "step": self.step, **norms, **inputs})
+            by_input = {k.removeprefix("input_"): v for k, v in inputs.items()}
+            for measure, values in (("parameter", norms), ("input", by_input)):
+                imbalance = self.monitor.check(self.step, values, measure)
+                if imbalance is not None:
+                    log.write(
+                        {
+                            "kind": "warning",
+                            "epoch": self.epoch + 1,
+                            "step": self.step,
+                            "type": f"grad_imbalance_{measure}",
+                            "dominant": imbalance.dominant,
+                            "ratio": imbalance.ratio,
+                            "message": imbalance.message,
+                        }
+                    )
         clip_gradients(self.groups, self.training.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
@@ -265,13 +268,19 @@ class Trainer:
         window_steps = 0
         for i, batch in enumerate(self._batches()):
             batch = to_device(batch, self.device)
+            steps_now = (i + 1) % accum == 0 or i + 1 == n_batches
+            watch = steps_now and self.monitor.due(self.step)
+            if watch:
+                self.monitor.watch_inputs(batch)
             out = self.model(batch)
+            if watch:
+                self.monitor.retain_inputs(out.embeddings, out.modality_mask)
             loss, _ = self.loss_fn(out.logits, batch["label"])
             (loss / accum).backward()
             epoch_loss += loss.detach()
             window_loss += loss.detach()
             window_steps += 1
-            if (i + 1) % accum == 0 or i + 1 == n_batches:
+            if steps_now:
                 self._optimizer_step(log)
                 if self.step % self.training.log_every == 0:
                     log.write(
