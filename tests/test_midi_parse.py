@@ -153,3 +153,18 @@ def test_windowed_rows_stay_inside_the_window(seed: int, start: float, length: f
     assert np.all(dur >= 0) and np.all(onset + dur <= length + 1e-4)
     assert np.all((events[:, COL["position"]] >= 0) & (events[:, COL["position"]] < 1))
     assert np.all(events[:, COL["bar"]] >= 0)
+
+
+def test_music21_chorale_notes_survive() -> None:
+    """A Bach chorale from music21's bundled corpus, written by music21 (tpq 10080) and parsed back."""
+    music21 = pytest.importorskip("music21")
+    score = music21.converter.parse(music21.corpus.getComposer("bach")[0]).stripTies()
+    events = parse_midi(music21.midi.translate.streamToMidiFile(score).writestr())
+    # music21 writes its playback tempo mark (one for the whole chorale) as the MIDI tempo
+    (qpm,) = {mark.getQuarterBPM() for _, _, mark in score.metronomeMarkBoundaries()}
+    notes = score.flatten().notes
+    expected = sorted((float(n.getOffsetInHierarchy(score)) * 60 / qpm, p.midi) for n in notes for p in n.pitches)
+    ours = sorted(zip(events[:, COL["onset"]].tolist(), events[:, COL["pitch"]].astype(int).tolist()))
+    assert len(ours) == len(expected) > 100
+    np.testing.assert_allclose([t for t, _ in ours], [t for t, _ in expected], atol=1e-3)
+    assert [p for _, p in ours] == [p for _, p in expected]
