@@ -1,6 +1,6 @@
 """Time the demo data build and print what it produced.
 
-    python benchmarks/demo_build.py [--segments N] [--workers W] [--out DIR]
+    python benchmarks/demo_build.py [--segments N] [--workers W] [--synth numpy|fluidsynth|auto] [--out DIR]
 
 Prints wall and CPU seconds (this process and its workers), segments per second,
 the album mix, modality rates, class balance and file sizes, then times the
@@ -27,13 +27,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", type=int, default=DemoParams().max_segments)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--synth", default="auto", choices=("auto", "numpy", "fluidsynth"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="chroma-demo-bench-"))
-    params = DemoParams(max_segments=args.segments)
+    params = DemoParams(max_segments=args.segments, synth=args.synth)
     wall, cpu = time.perf_counter(), _cpu()
     built = build_demo_dataset(out, params, workers=args.workers, progress=False, force=True)
     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+    print(f"synth: {built.params.synth}")
     print(f"build: {wall:.1f} s wall, {cpu:.1f} s CPU, {built.summary['segments'] / wall:.1f} segments/s")
     for line in describe(built.summary):
         print(line)

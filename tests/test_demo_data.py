@@ -202,11 +202,18 @@ def test_moderate_build_has_realistic_missingness_and_balanced_classes(tmp_path:
 
 
 @pytest.mark.skipif(not fluidsynth_available(), reason="fluidsynth and a GM soundfont are not installed")
-def test_fluidsynth_renders_the_note() -> None:
-    from chroma.demo.render import midi_bytes
-
-    wave = render_fluidsynth(midi_bytes(np.array([[0.1, 1.5, 69, 100, 0]]), (0,)), 16000, 2.0)
-    held = wave[int(0.3 * 16000) : int(1.4 * 16000)]
-    spectrum = np.abs(np.fft.rfft(held * np.hanning(len(held))))
-    peak = np.fft.rfftfreq(len(held), 1 / 16000)[spectrum.argmax()]
-    assert abs(12 * np.log2(peak / 440.0)) < 0.5 or abs(12 * np.log2(peak / 880.0)) < 0.5
+def test_fluidsynth_renders_each_segment_of_a_batch_at_its_pitch() -> None:
+    segments = [
+        (np.array([[0.1, 1.5, 69, 100, 0]]), (0,)),  # A4 on a piano
+        (np.array([[0.2, 1.5, 76, 100, 0], [0.2, 1.5, 52, 1, 1]]), (40, 42)),  # E5 violin over a near-silent cello
+        (np.zeros((0, 5)), (0,)),
+    ]
+    waves = render_fluidsynth(segments, 16000, 2.0)
+    assert [w.shape for w in waves] == [(32000,)] * 3
+    for (notes, _), wave in zip(segments[:2], waves):
+        held = wave[int(0.4 * 16000) : int(1.5 * 16000)]
+        spectrum = np.abs(np.fft.rfft(held * np.hanning(len(held))))
+        peak = np.fft.rfftfreq(len(held), 1 / 16000)[spectrum.argmax()]
+        ratio = peak / midi_hz(notes[0, 2])
+        assert abs(ratio - round(ratio)) < 0.03 and round(ratio) in (1, 2), ratio
+    assert not waves[2].any()  # nothing bleeds from the neighbours

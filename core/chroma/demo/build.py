@@ -57,6 +57,8 @@ METADATA_NAME = "training_segments_metadata.parquet"
 MEDIA_NAME = "training_segments_media.parquet"
 MANIFEST_NAME = "demo_manifest.json"
 ROW_GROUP = 32
+#: Segments rendered per worker task (one FluidSynth run each).
+RENDER_GROUP = 24
 SYNTHS = ("auto", "numpy", "fluidsynth")
 
 
@@ -185,34 +187,42 @@ def _read_song(job: tuple[str, str, float]) -> _SongResult:
     return _SongResult(segments)
 
 
-def _render(job: tuple[np.ndarray, tuple[int, ...], int, float, str]) -> np.ndarray:
-    """``[length * sample_rate]`` float32 audio of one segment's notes."""
-    notes, programs, sample_rate, length, synth = job
+def _render(job: tuple[list[tuple[np.ndarray, tuple[int, ...]]], int, float, str]) -> list[np.ndarray]:
+    """``[length * sample_rate]`` float32 audio of each ``(notes, programs)`` segment of a group."""
+    segments, sample_rate, length, synth = job
     if synth == "fluidsynth":
-        return render_fluidsynth(midi_bytes(notes, programs), sample_rate, length)
-    return synthesize(notes, programs, sample_rate, length)
+        return render_fluidsynth(segments, sample_rate, length)
+    return [synthesize(notes, programs, sample_rate, length) for notes, programs in segments]
 
 
 class _Runner:
     """Ordered ``map`` over a spawn process pool, or in-process for one worker."""
 
     def __init__(self, workers: int) -> None:
+        self.workers = workers
         self.pool = (
             ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1 else None
         )
 
-    def map(self, fn: Callable[[Any], Any], jobs: list[Any], chunksize: int = 1) -> Iterator[Any]:
-        return self.pool.map(fn, jobs, chunksize=chunksize) if self.pool else map(fn, jobs)
+    def map(self, fn: Callable[[Any], Any], jobs: list[Any]) -> Iterator[Any]:
+        return self.pool.map(fn, jobs) if self.pool else map(fn, jobs)
 
     def close(self) -> None:
         if self.pool:
             self.pool.shutdown()
 
 
-def _blocks(runner: _Runner, fn: Callable[[Any], Any], jobs: list[Any], block: int = 128) -> Iterator[Any]:
-    """``fn`` over ``jobs`` in order, ``block`` jobs in flight at a time (bounds memory)."""
-    for lo in range(0, len(jobs), block):
-        yield from runner.map(fn, jobs[lo : lo + block], chunksize=4)
+def _rendered(runner: _Runner, jobs: list[tuple[np.ndarray, tuple[int, ...]]], params: DemoParams) -> Iterator[np.ndarray]:
+    """Audio of each ``(notes, programs)`` job in order: groups of :data:`RENDER_GROUP` per task,
+    a few groups in flight at a time (bounds memory)."""
+    groups = [
+        (jobs[lo : lo + RENDER_GROUP], params.sample_rate, params.segment_seconds, params.synth)
+        for lo in range(0, len(jobs), RENDER_GROUP)
+    ]
+    in_flight = 4 * max(1, runner.workers)
+    for lo in range(0, len(groups), in_flight):
+        for waves in runner.map(_render, groups[lo : lo + in_flight]):
+            yield from waves
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
@@ -355,8 +365,8 @@ def _write(
         pa.field(cols.audio_sample_rate, pa.int32())
     ).append(pa.field(cols.midi_binary, pa.binary()))
     audio_rows = np.flatnonzero(presence.audio)
-    jobs = [(segments[i].notes, segments[i].programs, params.sample_rate, length, params.synth) for i in audio_rows]
-    next_audio = zip(audio_rows, _blocks(runner, _render, jobs))
+    jobs = [(segments[i].notes, segments[i].programs) for i in audio_rows]
+    next_audio = zip(audio_rows, _rendered(runner, jobs, params))
     pending = next(next_audio, None)
     with (
         pq.ParquetWriter(stage / MEDIA_NAME, media_schema) as writer,

@@ -15,12 +15,13 @@ band-limited single-cycle table of its family and pitch (harmonics above 0.45 of
 sample rate are left out), shaped by its envelope and scaled by its velocity.
 The mix is scaled to an RMS of 0.1 and limited to a peak of 0.99.
 When the ``fluidsynth`` program and a General MIDI soundfont are installed,
-:func:`render_fluidsynth` renders the same MIDI with it instead (see
-:func:`find_soundfont`).
+:func:`render_fluidsynth` renders the same notes with it instead, many segments per
+FluidSynth run (see :func:`find_soundfont`).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -218,8 +219,51 @@ def fluidsynth_available() -> bool:
     return shutil.which("fluidsynth") is not None and find_soundfont() is not None
 
 
-def render_fluidsynth(midi: bytes, sample_rate: int, length: float) -> np.ndarray:
-    """``[round(length * sample_rate)]`` float32 mono audio of ``midi`` rendered by FluidSynth.
+#: Channels a FluidSynth batch spreads parts over (channel 9 is General MIDI percussion).
+_MELODIC_CHANNELS = tuple(c for c in range(16) if c != 9)
+#: Silence between segments of a FluidSynth batch, longer than any release tail.
+BATCH_GAP = 2.0
+
+
+def _batch_midi(segments: list[tuple[np.ndarray, tuple[int, ...]]], stride: float) -> bytes:
+    """One MIDI file playing ``segments`` one after another, segment ``k`` from ``k * stride`` seconds.
+
+    Part ``j`` of every segment plays on melodic channel ``j`` (modulo 15), preceded by
+    a program change at the segment's start, so one FluidSynth run renders them all.
+    """
+    import mido
+
+    events: list[tuple[int, int, mido.Message]] = []  # (tick, order, message); offs sort before ons
+    for k, (notes, programs) in enumerate(segments):
+        base = k * stride
+        for part in np.unique(notes[:, 4]).astype(int):
+            channel = _MELODIC_CHANNELS[part % len(_MELODIC_CHANNELS)]
+            tick = int(round(base * TICKS_PER_SECOND))
+            events.append((tick, 1, mido.Message("program_change", channel=channel, program=int(programs[part]))))
+            for onset, duration, pitch, velocity, _ in notes[notes[:, 4] == part]:
+                on = int(round((base + onset) * TICKS_PER_SECOND))
+                off = max(on + 1, int(round((base + onset + duration) * TICKS_PER_SECOND)))
+                vel = int(np.clip(velocity, 1, 127))
+                events.append((on, 2, mido.Message("note_on", channel=channel, note=int(pitch), velocity=vel)))
+                events.append((off, 0, mido.Message("note_off", channel=channel, note=int(pitch), velocity=0)))
+    track = mido.MidiTrack()
+    now = 0
+    for tick, _, message in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(message.copy(time=tick - now))
+        now = tick
+    out = io.BytesIO()
+    mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_QUARTER, tracks=[track]).save(file=out)
+    return out.getvalue()
+
+
+def render_fluidsynth(
+    segments: list[tuple[np.ndarray, tuple[int, ...]]], sample_rate: int, length: float
+) -> list[np.ndarray]:
+    """``[round(length * sample_rate)]`` float32 mono audio of each ``(notes, programs)`` segment, by FluidSynth.
+
+    The segments are rendered in one FluidSynth run (the soundfont loads once), spaced
+    :data:`BATCH_GAP` seconds apart, then cut apart; each is cut at ``length`` seconds
+    like :func:`synthesize` does.
 
     Raises:
         RuntimeError: FluidSynth or a soundfont is missing, or the program fails (its stderr is quoted).
@@ -227,18 +271,23 @@ def render_fluidsynth(midi: bytes, sample_rate: int, length: float) -> np.ndarra
     exe, font = shutil.which("fluidsynth"), find_soundfont()
     if exe is None or font is None:
         raise RuntimeError("FluidSynth rendering needs the fluidsynth program and a General MIDI soundfont")
+    stride = length + BATCH_GAP
     with tempfile.TemporaryDirectory(prefix="chroma-fs-") as tmp:
         mid, raw = Path(tmp) / "in.mid", Path(tmp) / "out.raw"
-        mid.write_bytes(midi)
+        mid.write_bytes(_batch_midi(segments, stride))
         cmd = [exe, "-ni", "-q", "-g", "0.6", "-r", str(sample_rate), "-T", "raw", "-O", "float",
                "-o", "synth.reverb.active=0", "-o", "synth.chorus.active=0",
                "-F", str(raw), str(font), str(mid)]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0 or not raw.exists():
             raise RuntimeError(f"fluidsynth failed ({done.returncode}): {done.stderr.strip()[-400:]}")
-        stereo = np.frombuffer(raw.read_bytes(), dtype="<f4").reshape(-1, 2)
+        mono = np.frombuffer(raw.read_bytes(), dtype="<f4").reshape(-1, 2).mean(axis=1, dtype=np.float64)
     total = int(round(length * sample_rate))
-    mono = np.zeros(total, dtype=np.float64)
-    take = min(total, len(stereo))
-    mono[:take] = stereo[:take].mean(axis=1)
-    return _master(mono)
+    out = []
+    for k in range(len(segments)):
+        start = int(round(k * stride * sample_rate))
+        clip = np.zeros(total, dtype=np.float64)
+        piece = mono[start : start + total]
+        clip[: len(piece)] = piece
+        out.append(_master(clip))
+    return out
