@@ -79,6 +79,9 @@ def test_fused_model_beats_text_only_on_spatial_mode(tmp_path: Path, capsys: pyt
     subsets = metrics["subset_matrix"]["subsets"]
     assert set(subsets) == {"text", "midi", "text+midi"}
     assert subsets["midi"]["spatial_mode"]["accuracy"] > subsets["text"]["spatial_mode"]["accuracy"]
+    # Broken MIDI in the synthetic data is marked absent with its reason, and reported.
+    data_report = json.loads((fused / "train_data_report.json").read_text())
+    assert data_report["present"]["midi"] > 0 and data_report["absent_counts"]["midi"]
     header = json.loads((fused / "run.json").read_text())
     assert header["mode"] == "end_to_end" and header["build"]["encoders"]["midi"]["frozen"] is False
     markdown = (report / "report.md").read_text()

@@ -27,6 +27,7 @@ from chroma import __version__
 from chroma.config.errors import ConfigError
 from chroma.config.schema import ChromaConfig
 from chroma.config.training import ScheduleSection
+from chroma.data.report import DataReport
 from chroma.evaluation.metrics import all_head_metrics, summary
 from chroma.evaluation.predict import predict, to_device
 from chroma.model import ChromaModel, build_model
@@ -45,6 +46,9 @@ from chroma.training.param_groups import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: Absent-modality counts and reasons of the training split, written after the first epoch (end to end).
+TRAIN_DATA_REPORT = "train_data_report.json"
 
 
 class BatchSource(Protocol):
@@ -177,6 +181,8 @@ class Trainer:
         self.stopper = EarlyStopping(self.training.early_stopping)
         self.epoch = 0
         self.step = 0
+        #: Why modalities were absent in the training batches of the first epoch run (end-to-end data).
+        self.data_report = DataReport()
 
     # ----------------------------------------------------------------- run dir
     def _header(self, status: str, best_metrics: dict[str, float] | None = None) -> dict[str, Any]:
@@ -266,7 +272,10 @@ class Trainer:
         epoch_loss = torch.zeros((), device=self.device)
         window_loss = torch.zeros((), device=self.device)
         window_steps = 0
+        count_absent = self.data_report.segments == 0
         for i, batch in enumerate(self._batches()):
+            if count_absent and "absent" in batch:
+                self.data_report.add_batch(batch["segment_id"], batch["absent"])
             batch = to_device(batch, self.device)
             steps_now = (i + 1) % accum == 0 or i + 1 == n_batches
             watch = steps_now and self.monitor.due(self.step)
@@ -294,6 +303,9 @@ class Trainer:
                     )
                     window_loss.zero_()
                     window_steps = 0
+        if count_absent and self.data_report.segments:
+            self.data_report.write_json(self.run_dir / TRAIN_DATA_REPORT)
+            logger.info("training data: %s", self.data_report.summary())
         return float(epoch_loss) / max(1, n_batches)
 
     # --------------------------------------------------------------------- fit

@@ -10,6 +10,7 @@
       model.safetensors           weights of the best validation epoch (kind "chroma.model")
       checkpoints/last.safetensors  resumable training state (kind "chroma.training_state")
       metrics.jsonl, epochs.csv, steps.csv, grad_norms.csv, warnings.csv
+      train_data_report.json      end to end: why modalities were absent in the training split
       report/                     written by ``chroma evaluate``
 """
 
