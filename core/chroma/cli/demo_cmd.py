@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "whole pipeline on it and print the text-only vs fused comparison.",
     )
     _add_build_options(parser)
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the demo config's)")
     parser.set_defaults(func=run_all)
     stages = parser.add_subparsers(dest="demo_stage")
     build = stages.add_parser("build-data", help="only build (or reuse) the demo data set")
@@ -97,6 +98,9 @@ def run_all(args: argparse.Namespace) -> int:
     with user_errors():
         from chroma.demo.pipeline import run_pipeline
 
-        run_pipeline(dataset, Path(args.out), progress=not args.no_progress)
+        from chroma.demo.config import DEMO_EPOCHS
+
+        epochs = DEMO_EPOCHS if args.epochs is None else args.epochs
+        run_pipeline(dataset, Path(args.out), progress=not args.no_progress, epochs=epochs)
     print(f"[demo] finished in {time.perf_counter() - began:.0f} s", flush=True)
     return 0

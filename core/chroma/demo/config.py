@@ -19,7 +19,11 @@ from chroma.demo.build import DemoDataset
 from chroma.demo.text_model import minilm_path
 
 
-def demo_config(dataset: DemoDataset, run_root: Path) -> dict[str, Any]:
+#: Training epochs of the demo (early stopping usually ends sooner).
+DEMO_EPOCHS = 60
+
+
+def demo_config(dataset: DemoDataset, run_root: Path, epochs: int = DEMO_EPOCHS) -> dict[str, Any]:
     """The demo's config as a plain dict (``data.root`` and the text model path are absolute)."""
     section = dataset.data_section()
     length = dataset.params.segment_seconds
@@ -46,7 +50,7 @@ def demo_config(dataset: DemoDataset, run_root: Path) -> dict[str, Any]:
         "training": {
             "mode": "precomputed",
             "seed": 0,
-            "epochs": 60,
+            "epochs": epochs,
             "batch_size": 64,
             "learning_rate": 0.002,
             "early_stopping": {"patience": 12},
@@ -56,9 +60,9 @@ def demo_config(dataset: DemoDataset, run_root: Path) -> dict[str, Any]:
     }
 
 
-def write_demo_config(dataset: DemoDataset, path: Path, run_root: Path) -> Path:
+def write_demo_config(dataset: DemoDataset, path: Path, run_root: Path, epochs: int = DEMO_EPOCHS) -> Path:
     """Write :func:`demo_config` as YAML to ``path`` and return it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# Written by `chroma demo`: the demo data set, small encoders, late fusion.\n"
-    path.write_text(text + yaml.safe_dump(demo_config(dataset, run_root), sort_keys=False), encoding="utf-8")
+    path.write_text(text + yaml.safe_dump(demo_config(dataset, run_root, epochs), sort_keys=False), encoding="utf-8")
     return path

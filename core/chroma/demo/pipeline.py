@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from chroma.demo.build import DemoDataset
-from chroma.demo.config import write_demo_config
+from chroma.demo.config import DEMO_EPOCHS, write_demo_config
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _example_midi(dataset: DemoDataset, out: Path) -> tuple[Path, dict[str, str]
     return out, {head: pick[head] for head in data.labels}
 
 
-def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True) -> DemoResult:
+def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True, epochs: int = DEMO_EPOCHS) -> DemoResult:
     """Precompute, train (fused and text-only), evaluate and score on ``dataset``; outputs go under ``out``."""
     from chroma.config import load_and_validate
     from chroma.data.precompute import run_precompute
@@ -114,7 +114,7 @@ def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True) -> D
 
     total = 5
     runs = out / "runs"
-    config_path = _stage(1, total, "write and validate demo.yaml", lambda: write_demo_config(dataset, out / "demo.yaml", runs))
+    config_path = _stage(1, total, "write and validate demo.yaml", lambda: write_demo_config(dataset, out / "demo.yaml", runs, epochs))
     config = load_and_validate(config_path)
     config = config.model_copy(update={"training": config.training.model_copy(update={"progress": progress})})
     _say(f"config: {config_path}")
