@@ -7,37 +7,11 @@ import torch
 from chroma.contracts import TextBatch
 from chroma.plugins.registry import get_registry
 from chroma.text.hf import mean_pool
-
-WORDS = ["love", "night", "tomorrow", "yesterday", "now", "the", "light", "song", "we", "were", "will"]
-
+from chroma.text.tiny import save_tiny_deberta
 
 @pytest.fixture(scope="module")
 def tiny_deberta(tmp_path_factory):
-    from transformers import DebertaV2Config, DebertaV2Model, DebertaV2Tokenizer
-
-    path = tmp_path_factory.mktemp("deberta")
-    vocab = [("[PAD]", 0.0), ("[UNK]", 0.0), ("[CLS]", 0.0), ("[SEP]", 0.0), ("[MASK]", 0.0)]
-    vocab += [("▁" + w, -1.0) for w in WORDS]
-    DebertaV2Tokenizer(vocab=vocab).save_pretrained(path)
-    torch.manual_seed(0)
-    config = DebertaV2Config(
-        vocab_size=100,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=64,
-        relative_attention=True,
-        position_buckets=32,
-        norm_rel_ebd="layer_norm",
-        share_att_key=True,
-        pos_att_type=["p2c", "c2p"],
-        position_biased_input=False,
-        type_vocab_size=0,
-        max_relative_positions=-1,
-    )
-    DebertaV2Model(config).save_pretrained(path)
-    return path
+    return save_tiny_deberta(tmp_path_factory.mktemp("deberta"))
 
 
 def _build(path, **options):

@@ -17,7 +17,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="text_encoder",
             factory="chroma.text.hf:build",
             config_model=HFTextConfig,
-            capabilities={"pretrained": True},
+            capabilities={"pretrained": True, "test_fixture": "chroma.text.tiny:kit_options"},
             description="Hugging Face AutoModel (DeBERTa-v3 default), masked mean pooling",
         ),
         PluginSpec(

@@ -24,6 +24,15 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _FACTORY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
+def import_object(path: str) -> Any:
+    """Import ``"package.module:attr.sub"`` and return the object."""
+    module_name, _, attr = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 class PluginConfig(BaseModel):
     """Base of every plugin's own config model: unknown keys are errors."""
 
@@ -43,7 +52,10 @@ class PluginSpec:
         config_model: the plugin's :class:`PluginConfig` subclass (importable without torch).
         api_version: the :data:`CHROMA_API_VERSION` the plugin was written for.
         capabilities: free-form flags the contract kit reads, e.g.
-            ``{"returns_sequence": True}``, ``{"uses_sequences": True}``, ``{"pretrained": True}``.
+            ``{"returns_sequence": True}``, ``{"uses_sequences": True}``, ``{"pretrained": True}``;
+            ``test_config`` (small options for the contract kit) or ``test_fixture``
+            (``"module:attr"`` of ``fn(directory) -> options`` that writes e.g. a tiny
+            random-init checkpoint into ``directory`` for the kit to load).
         description: one line for ``chroma plugins``.
     """
 
@@ -71,11 +83,7 @@ class PluginSpec:
 
     def load_factory(self) -> Any:
         """Import and return the factory callable (this is where torch gets imported)."""
-        module_name, _, attr = self.factory.partition(":")
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj
+        return import_object(self.factory)
 
     def parse_config(self, options: dict[str, Any] | None) -> PluginConfig:
         """Validate ``options`` with the plugin's own config model."""

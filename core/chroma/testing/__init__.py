@@ -8,7 +8,8 @@
 
 Checks are chosen by plugin kind and capabilities (``uses_sequences``,
 ``returns_sequence``, ``pretrained``); a plugin's ``test_config`` capability gives
-the small options the kit builds it with.
+the small options the kit builds it with, or its ``test_fixture`` writes a tiny
+checkpoint the kit loads (pretrained encoders).
 """
 
 from chroma.testing import strategies

@@ -8,7 +8,11 @@ subclass or factory (see :func:`as_targets`).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import inspect
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +21,7 @@ import torch
 from torch import nn
 
 from chroma.contracts import Encoder, FusionModule
-from chroma.plugins.spec import PLUGIN_KINDS, PluginConfig, PluginSpec
+from chroma.plugins.spec import PLUGIN_KINDS, PluginConfig, PluginSpec, import_object
 
 __all__ = ["ContractTarget", "SkipCheck", "as_targets", "target_from_spec"]
 
@@ -119,14 +123,35 @@ class ContractTarget:
         return module.eval()
 
 
+@functools.cache
+def fixture_options(fixture: str) -> dict[str, Any]:
+    """Options from a ``test_fixture`` capability, made once per process.
+
+    The fixture ``fn(directory) -> options`` may write files (a tiny random-init
+    checkpoint) into a fresh temporary directory, removed when the process exits.
+    """
+    directory = tempfile.mkdtemp(prefix="chroma-kit-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return dict(import_object(fixture)(directory))
+
+
+def _spec_test_options(spec: PluginSpec) -> dict[str, Any]:
+    """The spec's ``test_fixture`` options, else its ``test_config``, else none."""
+    fixture = spec.capabilities.get("test_fixture")
+    if fixture:
+        return fixture_options(fixture)
+    return dict(spec.capabilities.get("test_config", {}))
+
+
 def target_from_spec(spec: PluginSpec, options: Mapping[str, Any] | None = None) -> ContractTarget:
-    """Target for a spec, built with ``options`` or else its ``test_config`` capability."""
+    """Target for a spec, built with ``options`` or else its ``test_fixture`` / ``test_config`` capability."""
     try:
         factory = spec.load_factory()
+        test_options = _spec_test_options(spec) if options is None else dict(options)
         error = None
     except Exception as exc:  # noqa: BLE001 - reported by the loading check
-        factory, error = None, f"importing factory {spec.factory!r} failed: {type(exc).__name__}: {exc}"
-    test_options = spec.capabilities.get("test_config", {}) if options is None else options
+        factory, test_options = None, {}
+        error = f"loading {spec.name!r} ({spec.factory!r}) failed: {type(exc).__name__}: {exc}"
     return ContractTarget(
         name=spec.name,
         kind=spec.kind,

@@ -41,6 +41,7 @@ def chroma_plugins() -> list[PluginSpec]:
                 "returns_sequence": False,
                 "test_max_examples": 3,
                 "test_seconds": 0.5,
+                "test_fixture": "chroma_audio_clap.tiny:kit_options",
             },
             description="CLAP audio tower (laion/larger_clap_music, 48 kHz, 512-d, text-aligned; design D1)",
         )

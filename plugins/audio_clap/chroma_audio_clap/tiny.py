@@ -32,3 +32,8 @@ def save_tiny_clap(directory: str | Path, *, fused: bool = False, seed: int = 0)
     model.save_pretrained(path)
     ClapFeatureExtractor(truncation="fusion" if fused else "rand_trunc").save_pretrained(path)
     return path
+
+
+def kit_options(directory: str | Path) -> dict[str, str]:
+    """Contract-kit fixture (``test_fixture`` capability): a tiny checkpoint in ``directory``."""
+    return {"pretrained_model": str(save_tiny_clap(directory))}

@@ -48,7 +48,12 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="audio_encoder",
             factory="chroma_audio_wav2vec2.encoder:build",
             config_model=Wav2Vec2AudioConfig,
-            capabilities={"pretrained": True, "returns_sequence": True, "test_max_examples": 4},
+            capabilities={
+                "pretrained": True,
+                "returns_sequence": True,
+                "test_max_examples": 4,
+                "test_fixture": "chroma_audio_wav2vec2.tiny:kit_options",
+            },
             description="wav2vec 2.0 (16 kHz) hidden states, masked mean pooling, optional learned layer mix",
         )
     ]

@@ -31,3 +31,8 @@ def save_tiny_wav2vec2(directory: str | Path, *, layer_norm: bool = False, seed:
     model.save_pretrained(path)
     Wav2Vec2FeatureExtractor(do_normalize=True, return_attention_mask=layer_norm).save_pretrained(path)
     return path
+
+
+def kit_options(directory: str | Path) -> dict[str, str]:
+    """Contract-kit fixture (``test_fixture`` capability): a tiny checkpoint in ``directory``."""
+    return {"pretrained_model": str(save_tiny_wav2vec2(directory))}
