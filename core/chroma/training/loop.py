@@ -174,8 +174,9 @@ class Trainer:
         self.steps_per_epoch = -(-source.num_train_batches() // self.training.grad_accumulation)
         total = self.steps_per_epoch * self.training.epochs
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(self.training.schedule, total))
-        self.val_loss_fn = MultiHeadLoss(source.classes, self.training.loss, source.train_labels())
-        self.loss_fn = MultiHeadLoss(source.classes, self.training.loss, source.train_labels()).to(self.device)
+        train_labels = source.train_labels()
+        self.val_loss_fn = MultiHeadLoss(source.classes, self.training.loss, train_labels)
+        self.loss_fn = MultiHeadLoss(source.classes, self.training.loss, train_labels).to(self.device)
         trained = {m for m in self.model.encoders if m not in self.model.frozen_encoders}
         self.monitor = GradMonitor(self.model, self.training.grad_monitor, trained)
         self.stopper = EarlyStopping(self.training.early_stopping)
@@ -214,7 +215,7 @@ class Trainer:
             progress = ckpt.load_training_state(state_path, self.model, self.optimizer, self.scheduler)
             self.epoch, self.step = int(progress["epoch"]), int(progress["step"])
             self.stopper.load_state_dict(progress["early_stopping"])
-            self.best_metrics = dict(header.get("best_val_metrics") or {})
+            self.best_metrics = dict(progress["best_val_metrics"])
             self._created = header.get("created", self._created)
             logger.info("resuming %s after epoch %d (step %d)", self.run_dir, self.epoch, self.step)
             return MetricsLog(self.run_dir, resume=True, keep_until_step=self.step)
@@ -225,7 +226,12 @@ class Trainer:
         return MetricsLog(self.run_dir)
 
     def _checkpoint(self) -> None:
-        progress = {"epoch": self.epoch, "step": self.step, "early_stopping": self.stopper.state_dict()}
+        progress = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "early_stopping": self.stopper.state_dict(),
+            "best_val_metrics": self.best_metrics,
+        }
         ckpt.save_training_state(self.run_dir / rd.STATE_FILE, self.model, self.optimizer, self.scheduler, progress)
 
     # ------------------------------------------------------------------- steps
