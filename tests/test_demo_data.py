@@ -95,7 +95,9 @@ def test_metadata_does_not_name_the_piece(built) -> None:
 
 def _audio(built, media) -> list[tuple[np.ndarray, int]]:
     out = []
-    for blob, rate, path in zip(media[COLS.audio_waveform], media[COLS.audio_sample_rate], media[COLS.segment_audio_file]):
+    for blob, rate, path in zip(
+        media[COLS.audio_waveform], media[COLS.audio_sample_rate], media[COLS.segment_audio_file]
+    ):
         if blob is not None:
             out.append((np.frombuffer(blob, dtype="<f4"), rate))
         elif path is not None:

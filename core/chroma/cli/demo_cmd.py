@@ -8,6 +8,10 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chroma.demo.build import DemoDataset
 
 DEFAULT_OUT = "chroma-demo"
 
@@ -61,20 +65,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(func=run_build)
 
 
-def _build(args: argparse.Namespace):  # -> DemoDataset
+def _build(args: argparse.Namespace) -> DemoDataset:
     from chroma.cli import CommandError
+    from chroma.demo.build import DemoParams, build_demo_dataset, describe
 
-    try:
-        from chroma.demo.build import DemoParams, build_demo_dataset, describe
-    except ModuleNotFoundError as exc:
-        raise CommandError(f"{exc}; the demo needs: pip install 'chroma-core[demo]'") from None
     try:
         params = DemoParams(max_segments=args.segments, seed=args.seed, synth=args.synth)
         print(f"[demo] data: building {params.max_segments} segments in {Path(args.out).resolve()}", flush=True)
         dataset = build_demo_dataset(
             args.out, params, workers=args.workers, progress=not args.no_progress, force=args.rebuild
         )
-    except (ModuleNotFoundError, LookupError, ValueError, RuntimeError) as exc:
+    except ModuleNotFoundError as exc:
+        raise CommandError(f"{exc}; the demo needs: pip install 'chroma-core[demo]'") from None
+    except (LookupError, ValueError, RuntimeError) as exc:
         raise CommandError(str(exc)) from None
     how = "reused the existing build" if dataset.reused else f"built in {dataset.summary['build_seconds']:.0f} s"
     print(f"[demo] data: {how} ({dataset.summary['synth']} synthesizer)", flush=True)

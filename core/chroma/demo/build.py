@@ -212,7 +212,9 @@ class _Runner:
             self.pool.shutdown()
 
 
-def _rendered(runner: _Runner, jobs: list[tuple[np.ndarray, tuple[int, ...]]], params: DemoParams) -> Iterator[np.ndarray]:
+def _rendered(
+    runner: _Runner, jobs: list[tuple[np.ndarray, tuple[int, ...]]], params: DemoParams
+) -> Iterator[np.ndarray]:
     """Audio of each ``(notes, programs)`` job in order: groups of :data:`RENDER_GROUP` per task,
     a few groups in flight at a time (bounds memory)."""
     groups = [
@@ -361,9 +363,11 @@ def _write(
 
     (stage / "audio").mkdir()
     (stage / "midi").mkdir()
-    media_schema = meta.schema.append(pa.field(cols.audio_waveform, pa.binary())).append(
-        pa.field(cols.audio_sample_rate, pa.int32())
-    ).append(pa.field(cols.midi_binary, pa.binary()))
+    media_schema = (
+        meta.schema.append(pa.field(cols.audio_waveform, pa.binary()))
+        .append(pa.field(cols.audio_sample_rate, pa.int32()))
+        .append(pa.field(cols.midi_binary, pa.binary()))
+    )
     audio_rows = np.flatnonzero(presence.audio)
     jobs = [(segments[i].notes, segments[i].programs) for i in audio_rows]
     next_audio = zip(audio_rows, _rendered(runner, jobs, params))

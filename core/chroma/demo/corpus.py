@@ -58,7 +58,13 @@ CHOIR_AAHS, VOICE_OOHS, VIOLIN = 52, 53, 40
 
 ALBUMS: tuple[Album, ...] = (
     Album("chorales", ("bach/bwv*.mxl",), 0.40, CHOIR_AAHS, 4),
-    Album("madrigals", ("monteverdi/madrigal.[0-9].[0-9].mxl", "monteverdi/madrigal.[0-9].[0-9][0-9].mxl"), 0.20, VOICE_OOHS, 6),
+    Album(
+        "madrigals",
+        ("monteverdi/madrigal.[0-9].[0-9].mxl", "monteverdi/madrigal.[0-9].[0-9][0-9].mxl"),
+        0.20,
+        VOICE_OOHS,
+        6,
+    ),
     Album("trecento", ("trecento/*.xml",), 0.14, VOICE_OOHS, 5),
     Album("masses", ("palestrina/*.krn",), 0.08, CHOIR_AAHS, 4),
     Album("fiddle_tunes", ("ryansMammoth/*.abc",), 0.10, VIOLIN, 3),

@@ -114,7 +114,9 @@ def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True, epoc
 
     total = 5
     runs = out / "runs"
-    config_path = _stage(1, total, "write and validate demo.yaml", lambda: write_demo_config(dataset, out / "demo.yaml", runs, epochs))
+    config_path = _stage(
+        1, total, "write and validate demo.yaml", lambda: write_demo_config(dataset, out / "demo.yaml", runs, epochs)
+    )
     config = load_and_validate(config_path)
     config = config.model_copy(update={"training": config.training.model_copy(update={"progress": progress})})
     _say(f"config: {config_path}")
@@ -126,7 +128,10 @@ def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True, epoc
     )
 
     def train_both() -> None:
-        for run_dir, cfg, what in ((fused_dir, config, "fused (text + audio + MIDI)"), (text_dir, text_config, "text-only")):
+        for run_dir, cfg, what in (
+            (fused_dir, config, "fused (text + audio + MIDI)"),
+            (text_dir, text_config, "text-only"),
+        ):
             shutil.rmtree(run_dir, ignore_errors=True)
             _say(f"training {what} -> {run_dir}")
             result = train(cfg, run_dir)

@@ -93,7 +93,13 @@ _GUITAR = Family(_series(16, 1.5), 0.003, 1.0, 0.0, 0.08, percussive=True)
 _BASS = Family(_series(10, 2.0), 0.005, 1.4, 0.0, 0.08, percussive=True)
 _STRINGS = Family(_series(20, 1.0), 0.08, 0.12, 0.85, 0.18, vibrato=(0.004, 5.5))
 _VOICE = Family(
-    _series(24, 0.8), 0.12, 0.15, 0.9, 0.22, vibrato=(0.006, 5.0), formants=((700.0, 130.0), (1220.0, 90.0), (2600.0, 160.0))
+    _series(24, 0.8),
+    0.12,
+    0.15,
+    0.9,
+    0.22,
+    vibrato=(0.006, 5.0),
+    formants=((700.0, 130.0), (1220.0, 90.0), (2600.0, 160.0)),
 )
 _BRASS = Family(_series(16, 0.9), 0.04, 0.1, 0.9, 0.1, vibrato=(0.002, 5.0))
 _REED = Family(_series(15, 1.0, odd_only=True), 0.03, 0.08, 0.9, 0.08, vibrato=(0.002, 5.0))
