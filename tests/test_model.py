@@ -258,3 +258,20 @@ def test_cross_attention_config_runs_end_to_end_with_real_encoders() -> None:
     out = model(batch)
     assert {h: tuple(v.shape) for h, v in out.logits.items()} == {h: (2, 3) for h in LABELS}
     assert out.weights and torch.isfinite(out.hidden).all()
+
+
+def test_preprocessing_tokenization_reaches_token_based_midi_encoders_that_leave_it_unset():
+    labels = {h: ["a", "b", "c"] for h in ("temporal_mode", "spatial_mode", "ontological_mode")}
+    small = {"type": "event_based", "hidden_dim": 8, "d_model": 8, "layers": 1, "heads": 2, "ff_dim": 16}
+    base = {
+        "model": {
+            "modalities": ["midi"],
+            "midi_encoder": small,
+            "fusion": {"strategy": "late", "hidden_dim": 8, "mlp_dims": [8]},
+        }
+    }
+    assert build_model(load_config(base), labels).encoders["midi"].vocabulary.variant == "midilike"
+    inherited = {**base, "preprocessing": {"midi": {"tokenization": "bar_aware"}}}
+    assert build_model(load_config(inherited), labels).encoders["midi"].vocabulary.variant == "bar_aware"
+    own = {**inherited, "model": {**base["model"], "midi_encoder": {**small, "tokenization": "midilike"}}}
+    assert build_model(load_config(own), labels).encoders["midi"].vocabulary.variant == "midilike"

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from chroma.config.errors import ConfigError
+from chroma.config.model import EncoderSection
 from chroma.config.schema import ChromaConfig
 from chroma.contracts import Encoder, EncoderOutput, FusionModule
 from chroma.heads import ClassificationHeads
@@ -184,6 +185,23 @@ class ChromaModel(nn.Module):
         return ModelOutput(logits, fused.hidden, dict(fused.weights), embeddings, mask)
 
 
+def _inherit_preprocessing(
+    config: ChromaConfig, kind: str, section: EncoderSection, registry: PluginRegistry
+) -> dict[str, Any]:
+    """The section's plugin options plus preprocessing-wide settings the plugin takes and the section leaves unset.
+
+    ``preprocessing.midi.tokenization`` selects the token stream of every token-based MIDI encoder.
+    """
+    options = section.plugin_options()
+    inherited = {"midi_encoder": {"tokenization": config.preprocessing.midi.tokenization}}.get(kind, {})
+    record = registry.get(kind, section.type, section.provider, yaml_path=f"model.{kind}")
+    fields = record.spec.config_model.model_fields if record.spec is not None else {}
+    for key, value in inherited.items():
+        if value is not None and key in fields and key not in options:
+            options[key] = value
+    return options
+
+
 def build_model(
     config: ChromaConfig,
     labels: Mapping[str, Sequence[str]],
@@ -232,9 +250,9 @@ def build_model(
                 f"precomputed {modality} embedding width was given; add a model.{modality}_encoder section, "
                 f"precompute {modality} embeddings, or remove {modality!r} from model.modalities"
             )
-        encoder = registry.build_encoder(
-            f"{modality}_encoder", section.type, section.plugin_options(), section.provider
-        )
+        kind = f"{modality}_encoder"
+        options = _inherit_preprocessing(config, kind, section, registry)
+        encoder = registry.build_encoder(kind, section.type, options, section.provider)
         encoders[modality] = encoder
         dims[modality] = encoder.output_dim
         if encoder.returns_sequence:

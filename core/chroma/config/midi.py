@@ -55,9 +55,11 @@ class MidiAugmentations(Section):
 
 
 class MidiPreprocessingSection(Section):
-    #: Token stream of :meth:`chroma.midi.pipeline.MidiPreprocessor.tokenize`:
-    #: ``midilike`` (NoteOn/NoteOff/TimeShift/Velocity) or ``bar_aware`` (adds Bar tokens).
-    tokenization: Literal["midilike", "bar_aware"] = "midilike"
+    #: Token stream for token-based MIDI encoders that do not set their own ``tokenization``
+    #: (and for :meth:`chroma.midi.pipeline.MidiPreprocessor.tokenize`): ``midilike``
+    #: (NoteOn/NoteOff/TimeShift/Velocity) or ``bar_aware`` (adds Bar tokens);
+    #: ``None`` keeps each encoder's own default (``midilike`` for the preprocessor).
+    tokenization: Literal["midilike", "bar_aware"] | None = None
     #: Notes kept per segment (earliest first); later notes are dropped and counted.
     max_events: int = Field(default=1024, gt=0)
     #: Window length in seconds from the segment start; ``None`` keeps every later note.

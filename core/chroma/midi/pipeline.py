@@ -34,7 +34,7 @@ class MidiPreprocessor:
 
     def __init__(self, section: MidiPreprocessingSection) -> None:
         self.section = section
-        self.tokenizer = MidiTokenizer(Vocabulary(variant=section.tokenization))
+        self.tokenizer = MidiTokenizer(Vocabulary(variant=section.tokenization or "midilike"))
         self.stats = MidiPreprocessStats()
 
     def __call__(
