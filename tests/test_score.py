@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -237,3 +238,21 @@ def test_audio_scoring_matches_precomputed_audio_embeddings(synthetic: Path, tmp
         assert list(probs.values()) == pytest.approx(list(from_file[head].values()), abs=1e-5)
     with pytest.raises(ScoringError, match="unusable audio"):
         run.score(audio=(np.full(800, np.nan, dtype=np.float32), 8000))
+
+
+def test_token_vocabulary_is_saved_with_the_run_and_checked_on_load(synthetic: Path, tmp_path: Path) -> None:
+    cfg = config_dict(synthetic, "end_to_end")
+    cfg["model"]["midi_encoder"] = {
+        "type": "event_based", "hidden_dim": 16, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 64
+    }
+    cfg["training"]["epochs"] = 1
+    run_dir = train(load_config(cfg), tmp_path / "events").run_dir
+    vocab_file = rd.vocabulary_path(run_dir, "midi")
+    stored = json.loads(vocab_file.read_text())
+    assert stored["variant"] == "midilike" and "NoteOn_60" in stored["tokens"]
+    assert load_run(run_dir).score(midi=midi_files(synthetic)[0])
+
+    stored["tokens"] = list(reversed(stored["tokens"]))
+    vocab_file.write_text(json.dumps(stored))
+    with pytest.raises(RunLoadError, match="different token vocabulary"):
+        load_run(run_dir)

@@ -301,7 +301,8 @@ def load_run(
     except (PluginError, ConfigError) as exc:
         raise RunLoadError(f"cannot rebuild run {run_path}: {exc}{_plugin_hint(header)}") from None
     try:
+        rd.check_vocabularies(run_path, model.encoders)
         ckpt.load_model(run_path / rd.MODEL_FILE, model)
-    except ckpt.CheckpointError as exc:
+    except (ckpt.CheckpointError, rd.RunError) as exc:
         raise RunLoadError(str(exc)) from None
     return Run(run_path, config, header, classes, model.to(device), device, registry)

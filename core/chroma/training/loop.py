@@ -222,6 +222,7 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         rd.write_config(self.run_dir, self.config)
         rd.write_labels(self.run_dir, self.source.classes)
+        rd.write_vocabularies(self.run_dir, self.model.encoders)
         rd.write_header(self.run_dir, self._header("running"))
         return MetricsLog(self.run_dir)
 

@@ -7,6 +7,7 @@
                                   encoder fingerprints, status, best epoch and metrics
       config.yaml                 the resolved configuration the run was trained with
       labels.json                 {head: [class names]} in logit order
+      vocab_<modality>.json       token vocabulary of each tokenising encoder (e.g. event_based MIDI)
       model.safetensors           weights of the best validation epoch (kind "chroma.model")
       checkpoints/last.safetensors  resumable training state (kind "chroma.training_state")
       metrics.jsonl, epochs.csv, steps.csv, grad_norms.csv, warnings.csv
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,33 @@ def read_header(run_dir: Path) -> dict[str, Any]:
 
 def write_labels(run_dir: Path, classes: dict[str, list[str]]) -> None:
     write_json(run_dir / LABELS_JSON, classes)
+
+
+def vocabulary_path(run_dir: Path, modality: str) -> Path:
+    return run_dir / f"vocab_{modality}.json"
+
+
+def write_vocabularies(run_dir: Path, encoders: Mapping[str, Any]) -> None:
+    """Save the vocabulary of every encoder that has one (``encoder.vocabulary.to_json()``)."""
+    for modality, encoder in encoders.items():
+        vocabulary = getattr(encoder, "vocabulary", None)
+        if vocabulary is not None:
+            text = vocabulary.to_json()
+            atomic_write(vocabulary_path(run_dir, modality), lambda tmp, text=text: tmp.write_text(text))
+
+
+def check_vocabularies(run_dir: Path, encoders: Mapping[str, Any]) -> None:
+    """Fail when a rebuilt encoder's vocabulary differs from the one the run was trained with."""
+    for modality, encoder in encoders.items():
+        path = vocabulary_path(run_dir, modality)
+        vocabulary = getattr(encoder, "vocabulary", None)
+        if vocabulary is None or not path.is_file():
+            continue
+        if json.loads(path.read_text(encoding="utf-8")) != json.loads(vocabulary.to_json()):
+            raise RunError(
+                f"{path}: the {modality} encoder {encoder.name!r} now builds a different token vocabulary "
+                "than the run was trained with; install the plugin version the run used"
+            )
 
 
 def read_labels_json(run_dir: Path) -> dict[str, list[str]]:
