@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,7 +194,11 @@ def load_piece(path: str, album: Album) -> Piece:
     """
     from music21 import converter, stream
 
-    parsed = converter.parse(corpus_root() / path, forceSource=True)
+    with warnings.catch_warnings():
+        # music21 warns about the corpus's own engraving slips (e.g. an overfull bar it
+        # then repairs); they say nothing the user can act on and would break the progress bar
+        warnings.simplefilter("ignore")
+        parsed = converter.parse(corpus_root() / path, forceSource=True)
     score = parsed.scores[0] if isinstance(parsed, stream.Opus) else parsed
     parts = list(score.parts) or [score]
     tempo_map = _seconds_map(score)
