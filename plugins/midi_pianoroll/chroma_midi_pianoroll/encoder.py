@@ -28,6 +28,7 @@ class PianoRollEncoder(Encoder):
         self.config = config
         self.output_dim = config.hidden_dim
         c1, c2, c3 = config.channels
+        pitch_bins, time_bins = config.pool
         self.conv = nn.Sequential(
             nn.Conv2d(roll_channels(config.drums, config.onsets), c1, kernel_size=3, padding=1),
             nn.ReLU(),
@@ -37,10 +38,10 @@ class PianoRollEncoder(Encoder):
             nn.MaxPool2d(2),  # [B, c2, 32, T/4]
             nn.Conv2d(c2, c3, kernel_size=3, padding=1),
             nn.ReLU(),
-            nn.AdaptiveAvgPool2d((4, 4)),  # [B, c3, 4, 4]
+            nn.AdaptiveAvgPool2d((pitch_bins, time_bins)),  # [B, c3, pitch_bins, time_bins] (D2: 4 x 4)
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.fc = nn.Linear(c3 * 16, config.hidden_dim)
+        self.fc = nn.Linear(c3 * pitch_bins * time_bins, config.hidden_dim)
 
     def forward(self, batch: MidiBatch) -> EncoderOutput:
         """Encode note events.
@@ -60,7 +61,7 @@ class PianoRollEncoder(Encoder):
             drums=cfg.drums,
             onsets=cfg.onsets,
         )  # [B, C, 128, T]
-        features = self.conv(roll).flatten(1)  # [B, c3 * 16]
+        features = self.conv(roll).flatten(1)  # [B, c3 * pitch_bins * time_bins]
         return EncoderOutput(pooled=self.fc(self.dropout(features)))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from chroma.plugins import PluginConfig, PluginSpec, hookimpl
 from pydantic import Field, PositiveInt
@@ -19,6 +19,8 @@ class PianoRollConfig(PluginConfig):
         drums: drum notes in a ``separate`` channel, ``merge``d with pitched notes, or ``drop``ped.
         onsets: add a channel marking note starts (tells repeated notes from held ones).
         channels: output channels of the three conv blocks.
+        pool: ``(pitch bins, time bins)`` of the final average pool (D2: 4 x 4). More
+            pitch bins keep register finer than D2's 32-semitone bands (at most 32).
         dropout: dropout before the final projection.
     """
 
@@ -29,6 +31,7 @@ class PianoRollConfig(PluginConfig):
     drums: Literal["separate", "merge", "drop"] = "separate"
     onsets: bool = True
     channels: tuple[PositiveInt, PositiveInt, PositiveInt] = (32, 64, 128)
+    pool: tuple[Annotated[int, Field(ge=1, le=32)], PositiveInt] = (4, 4)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
+from chroma.midi.pianoroll import piano_roll
 from chroma.midi.synthetic import synthetic_midi
 from chroma.testing import parametrize_with_contract
 from chroma_midi_pianoroll.encoder import PianoRollEncoder, build
@@ -58,3 +59,29 @@ def test_gradients_reach_every_parameter() -> None:
     batch, _ = events_to_batch([parse_midi(synthetic_midi(4, bars=2))], 3.2, 256)
     encoder(batch).pooled.pow(2).sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder.parameters())
+
+
+def test_pool_sets_the_pooled_pitch_by_time_grid() -> None:
+    """``pool=(32, 1)`` keeps one row per 4 semitones of the 32 rows left after two max-pools."""
+    from chroma.contracts import MidiBatch
+
+    def chord(root: int) -> list[list[float]]:
+        return [[root + step, 100, 0.0, 2.0, 0, 0, 0, 0.0] for step in (0, 4, 7)]
+
+    batch = MidiBatch(
+        events=torch.tensor([chord(40), chord(88)], dtype=torch.float32),
+        lengths=torch.tensor([3, 3]),
+        duration=3.2,
+    )
+    config = PianoRollConfig(hidden_dim=8, steps=32, channels=(4, 4, 4), pool=(32, 1))
+    encoder = build(config).eval()
+    assert encoder.fc.in_features == 4 * 32 * 1
+    roll = piano_roll(batch, resolution=0.1, steps=32, drums="separate", onsets=True)
+    with torch.no_grad():
+        grid = encoder.conv(roll)  # [2, 4, 32, 1]
+        empty = encoder.conv(torch.zeros_like(roll))
+    assert grid.shape == (2, 4, 32, 1)
+    changed = (grid - empty).abs().sum(dim=(1, 3)) > 0  # [2, 32] pitch rows the chord reached
+    low, high = changed[0].nonzero().flatten(), changed[1].nonzero().flatten()
+    assert low.max() < high.min(), "a low chord and a high chord land in separate pitch rows"
+    assert encoder(batch).pooled.shape == (2, 8)
