@@ -74,9 +74,10 @@ def _write_meta(tmp_path, **cols):
 
 def test_read_labels_reads_sorted_vocab(tmp_path):
     data = _write_meta(tmp_path, segment_id=["a", "b", "c"], spatial_mode=["THERE", "HERE", "THERE"], x=[1, 2, 3])
-    ids, labels, vocab = read_labels(data)
+    ids, labels, vocab, soft = read_labels(data)
     assert ids == ["a", "b", "c"]
     assert vocab == {"spatial_mode": ["HERE", "THERE"]}
+    assert soft == {}
     np.testing.assert_array_equal(labels["spatial_mode"], [1, 0, 1])
     assert labels["spatial_mode"].dtype == np.int64
 

@@ -99,7 +99,21 @@ class DataSection(Section):
     )
     #: Allowed classes per head; a value outside them is an error. ``None``: the sorted observed values.
     label_classes: dict[str, list[str]] | None = None
+    #: Per-head soft targets ``{head: column}``: a list<float> metadata column holding each segment's
+    #: probability over the head's classes (in ``label_classes`` order, else sorted names); a null row
+    #: falls back to the hard label. Training uses these as cross-entropy targets; metrics stay on the hard labels.
+    soft_labels: dict[str, str] = Field(default_factory=dict)
     split: SplitSection = Field(default_factory=SplitSection)
     alignment: AlignmentSection = Field(default_factory=AlignmentSection)
     text: TextDataSection = Field(default_factory=TextDataSection)
     precompute: PrecomputeSection = Field(default_factory=PrecomputeSection)
+
+    @model_validator(mode="after")
+    def _soft_labels_name_heads(self) -> DataSection:
+        unknown = sorted(set(self.soft_labels) - set(self.labels))
+        if unknown:
+            raise ValueError(
+                f"data.soft_labels names unknown head(s) {', '.join(unknown)}; heads (data.labels) are "
+                f"{', '.join(self.labels)}"
+            )
+        return self

@@ -25,6 +25,7 @@ class SegmentCollator:
         max_events: cap on MIDI events per row.
         text_dim: width of precomputed lyric vectors, ``None`` when texts are encoded.
         heads: label heads to stack.
+        soft_heads: heads whose soft targets (item ``soft_label``) are stacked.
 
     Batch dict:
         ``text``: :class:`TextBatch` (``texts`` ``B`` strings, ``""`` when absent;
@@ -32,6 +33,7 @@ class SegmentCollator:
         ``audio``: :class:`AudioBatch` ``[B, num_samples]`` with ``lengths`` 0 where absent;
         ``midi``: :class:`MidiBatch` ``[B, E, F]`` with ``lengths`` 0 where absent;
         ``modality_mask``: ``[B, 3]`` bool; ``label``: ``{head: [B] int64}``;
+        ``soft_label``: ``{head: [B, C] float32}`` (only with ``soft_heads``);
         ``segment_id``: ``B`` ids; ``absent``: ``B`` dicts of absence reasons.
     """
 
@@ -41,6 +43,7 @@ class SegmentCollator:
     max_events: int
     text_dim: int | None = None
     heads: tuple[str, ...] = ()
+    soft_heads: tuple[str, ...] = ()
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         b = len(items)
@@ -71,7 +74,7 @@ class SegmentCollator:
         midi, _ = events_to_batch([item["midi"] for item in items], self.midi_duration, self.max_events)
 
         labels = {h: torch.tensor([item["label"][h] for item in items], dtype=torch.int64) for h in self.heads}
-        return {
+        batch = {
             "text": text,
             "audio": audio,
             "midi": midi,
@@ -80,3 +83,8 @@ class SegmentCollator:
             "segment_id": [item["segment_id"] for item in items],
             "absent": [dict(item["absent"]) for item in items],
         }
+        if self.soft_heads:
+            batch["soft_label"] = {
+                h: torch.from_numpy(np.stack([item["soft_label"][h] for item in items])) for h in self.soft_heads
+            }
+        return batch

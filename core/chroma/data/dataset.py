@@ -33,7 +33,7 @@ from chroma.data.audio_decode import (
     load_audio_file,
 )
 from chroma.data.collate import SegmentCollator
-from chroma.data.labels import LabelSet, encode_labels
+from chroma.data.labels import LabelSet, encode_labels, label_columns
 from chroma.data.lyrics import check_lyric_embedding, lyric_absent_reason, strip_lrc
 from chroma.data.media import MediaReader
 from chroma.data.paths import existing_metadata_path, media_path, resolve
@@ -63,6 +63,7 @@ class SegmentDataset(Dataset):
     Item dict: ``segment_id`` str; ``text`` str (``""`` when absent); ``text_embedding``
     ``[D]`` float32 or ``None``; ``audio`` ``([num_samples] float32, length)`` or ``None``;
     ``midi`` ``[E, F]`` float32 events (at most ``preprocessing.midi.max_events``) or ``None``; ``label`` ``{head: int}``;
+    ``soft_label`` ``{head: [C] float32}`` for the heads in ``data.soft_labels``;
     ``absent`` ``{modality: reason or None}`` for each loaded modality.
     """
 
@@ -99,7 +100,7 @@ class SegmentDataset(Dataset):
             cols.has_midi,
             cols.segment_audio_file,
             cols.midi_file,
-            *(data.labels if with_labels else []),
+            *(label_columns(data) if with_labels else []),
             *([cols.lyric_embedding] if cols.lyric_embedding else []),
             *alignment_columns(data.alignment),
         ]
@@ -168,6 +169,7 @@ class SegmentDataset(Dataset):
             max_events=midi_cfg.max_events,
             text_dim=self.text_dim,
             heads=tuple(data.labels) if with_labels else (),
+            soft_heads=tuple(data.soft_labels) if with_labels else (),
         )
 
     def _lyric_embedding_dim(self, meta: pa.Table) -> int:
@@ -218,7 +220,9 @@ class SegmentDataset(Dataset):
         if "midi" in self.modalities:
             absent["midi"] = self._load_midi(i, sid, media, item)
         item["absent"] = absent
-        item["label"] = {} if self.labels is None else {h: int(v[self._rows[i]]) for h, v in self.labels.labels.items()}
+        labels = self.labels
+        item["label"] = {} if labels is None else {h: int(v[self._rows[i]]) for h, v in labels.labels.items()}
+        item["soft_label"] = {} if labels is None else {h: v[self._rows[i]] for h, v in labels.soft.items()}
         return item
 
     def _rng(self, i: int, salt: int) -> np.random.Generator:

@@ -20,6 +20,7 @@ class Predictions:
         mask: ``[N, 3]`` bool, the modality mask the fusion used.
         weights: ``{name: [N, ...]}`` inspection tensors of the fusion (gates, attention), when it exposes them.
         embeddings: ``{modality: [N, D]}`` pooled fusion inputs (encoder outputs), when collected.
+        soft_labels: ``{head: [N, C]}`` target distributions, for the heads whose batches carry ``"soft_label"``.
     """
 
     logits: dict[str, Tensor]
@@ -27,6 +28,7 @@ class Predictions:
     mask: Tensor
     weights: dict[str, Tensor] = field(default_factory=dict)
     embeddings: dict[str, Tensor] = field(default_factory=dict)
+    soft_labels: dict[str, Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.mask.shape[0])
@@ -43,6 +45,7 @@ class Predictions:
             self.mask[rows],
             {k: v[rows] for k, v in self.weights.items()},
             {k: v[rows] for k, v in self.embeddings.items()},
+            {h: v[rows] for h, v in self.soft_labels.items()},
         )
 
 
@@ -83,6 +86,7 @@ def predict(
     model.eval()
     logits: dict[str, list[Tensor]] = {}
     labels: dict[str, list[Tensor]] = {}
+    soft_labels: dict[str, list[Tensor]] = {}
     masks: list[Tensor] = []
     weights: dict[str, list[Tensor]] = {}
     embeddings: dict[str, list[Tensor]] = {}
@@ -95,6 +99,8 @@ def predict(
                 logits.setdefault(head, []).append(value.float().cpu())
             for head, value in batch["label"].items():
                 labels.setdefault(head, []).append(value.cpu())
+            for head, value in batch.get("soft_label", {}).items():
+                soft_labels.setdefault(head, []).append(value.float().cpu())
             masks.append(out.modality_mask.cpu())
             if keep_embeddings:
                 for modality, value in out.embeddings.items():
@@ -113,4 +119,5 @@ def predict(
         torch.cat(masks),
         {k: torch.cat(v) for k, v in weights.items() if len({t.shape[1:] for t in v}) == 1},
         {m: torch.cat(v) for m, v in embeddings.items()},
+        {h: torch.cat(v) for h, v in soft_labels.items()},
     )

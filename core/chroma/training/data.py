@@ -38,6 +38,7 @@ class SplitTensors:
         mask: ``[N, 3]`` bool presence in :data:`chroma.modality.MODALITIES` order.
         labels: ``{head: [N] int64}``.
         albums: ``N`` album names (``data.columns.album``), ``None`` where unknown.
+        soft_labels: ``{head: [N, C] float32}`` target distributions of the heads in ``data.soft_labels``.
     """
 
     segment_ids: list[str]
@@ -45,6 +46,7 @@ class SplitTensors:
     mask: Tensor
     labels: dict[str, Tensor]
     albums: list[str | None] = field(default_factory=list)
+    soft_labels: dict[str, Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.segment_ids)
@@ -56,6 +58,7 @@ class SplitTensors:
             self.mask.to(device),
             {h: y.to(device) for h, y in self.labels.items()},
             self.albums,
+            {h: p.to(device) for h, p in self.soft_labels.items()},
         )
 
     def batch(self, rows: Tensor, mask: Tensor | None = None) -> dict[str, object]:
@@ -66,16 +69,20 @@ class SplitTensors:
             mask: optional ``[3]`` bool applied on top of the natural presence (test-time masking).
 
         Returns:
-            ``{"embeddings": {modality: [B, D]}, "modality_mask": [B, 3], "label": {head: [B]}}``.
+            ``{"embeddings": {modality: [B, D]}, "modality_mask": [B, 3], "label": {head: [B]}}``,
+            plus ``"soft_label": {head: [B, C]}`` when the split has soft targets.
         """
         present = self.mask[rows]
         if mask is not None:
             present = present & mask.to(present.device)
-        return {
+        batch: dict[str, object] = {
             "embeddings": {m: e[rows] for m, e in self.embeddings.items()},
             "modality_mask": present,
             "label": {h: y[rows] for h, y in self.labels.items()},
         }
+        if self.soft_labels:
+            batch["soft_label"] = {h: p[rows] for h, p in self.soft_labels.items()}
+        return batch
 
     def batches(
         self, batch_size: int, generator: torch.Generator | None = None, mask: Tensor | None = None
@@ -178,6 +185,7 @@ def load_precomputed(config: ChromaConfig, vocab: dict[str, list[str]] | None = 
             mask=torch.from_numpy(mask[sel]),
             labels={h: torch.from_numpy(labels.labels[h][label_rows[sel]]) for h in labels.vocab},
             albums=[albums.get(ids[i]) for i in sel],
+            soft_labels={h: torch.from_numpy(p[label_rows[sel]]) for h, p in labels.soft.items()},
         )
     if len(splits["train"]) == 0:
         raise ConfigError("the training split is empty; check data.split fractions or the split column")

@@ -132,7 +132,7 @@ def validation_metrics(
     """
     preds = predict(model, source.eval_batches(split), device, keep_weights=False)
     with torch.no_grad():
-        loss, per_head = loss_fn(preds.logits, preds.labels)
+        loss, per_head = loss_fn(preds.logits, preds.labels, preds.soft_labels)
     out = {"loss": float(loss), **{f"{h}_loss": float(v) for h, v in per_head.items()}}
     out.update(summary(all_head_metrics(preds.logits, preds.labels, source.classes)))
     return out
@@ -291,7 +291,7 @@ class Trainer:
             out = self.model(batch)
             if watch:
                 self.monitor.retain_inputs(out.embeddings, out.modality_mask)
-            loss, _ = self.loss_fn(out.logits, batch["label"])
+            loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
             (loss / accum).backward()
             epoch_loss += loss.detach()
             window_loss += loss.detach()

@@ -1,4 +1,4 @@
-"""Summed per-head cross-entropy with head weights, class weights and label smoothing."""
+"""Summed per-head cross-entropy with head weights, class weights, label smoothing and optional soft targets."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def inverse_frequency_weights(labels: Tensor, num_classes: int) -> Tensor:
 
 class MultiHeadLoss(nn.Module):
     """``sum_h w_h * CE_h``: one cross-entropy per head, rows without a label skipped.
+
+    A head given soft targets is trained on ``CE(logits, probabilities)``; class weights and
+    label smoothing then apply as :func:`torch.nn.functional.cross_entropy` defines for
+    probability targets (the mean is over rows, not over the rows' class weights).
 
     Args:
         classes: ``{head: class names}``.
@@ -70,12 +74,19 @@ class MultiHeadLoss(nn.Module):
             )
         return torch.tensor(spec[head], dtype=torch.float32)
 
-    def forward(self, logits: Mapping[str, Tensor], labels: Mapping[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward(
+        self,
+        logits: Mapping[str, Tensor],
+        labels: Mapping[str, Tensor],
+        soft_labels: Mapping[str, Tensor] | None = None,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """Total loss and the per-head (unweighted) cross-entropies.
 
         Args:
             logits: ``{head: [B, C]}``.
             labels: ``{head: [B]}`` int64, :data:`IGNORE_INDEX` where unlabelled.
+            soft_labels: ``{head: [B, C]}`` target distributions replacing ``labels`` as the
+                targets of their heads (rows whose hard label is :data:`IGNORE_INDEX` still skipped).
 
         Returns:
             ``(scalar total, {head: scalar})``; a head with no labelled row contributes 0.
@@ -84,16 +95,22 @@ class MultiHeadLoss(nn.Module):
         per_head: dict[str, Tensor] = {}
         for head in self.heads:
             target = labels[head]
-            if not bool((target != IGNORE_INDEX).any()):
+            labelled = target != IGNORE_INDEX
+            if not bool(labelled.any()):
                 per_head[head] = total.new_zeros(())
                 continue
-            loss = F.cross_entropy(
-                logits[head],
-                target,
-                weight=getattr(self, f"class_weight_{head}"),
-                ignore_index=IGNORE_INDEX,
-                label_smoothing=self.label_smoothing,
-            )
+            weight = getattr(self, f"class_weight_{head}")
+            if soft_labels is not None and head in soft_labels:
+                loss = F.cross_entropy(
+                    logits[head][labelled],
+                    soft_labels[head][labelled],
+                    weight=weight,
+                    label_smoothing=self.label_smoothing,
+                )
+            else:
+                loss = F.cross_entropy(
+                    logits[head], target, weight=weight, ignore_index=IGNORE_INDEX, label_smoothing=self.label_smoothing
+                )
             per_head[head] = loss
             total = total + self.head_weights[head] * loss
         return total, per_head
