@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chroma.data.report import DataReport
-from chroma.text.hf import offline_requested
+from chroma.pretrained import offline_requested
 
 
 def test_report_counts_round_trip_and_summary(tmp_path):

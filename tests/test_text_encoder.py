@@ -6,6 +6,7 @@ import pytest
 import torch
 from chroma.contracts import TextBatch
 from chroma.plugins.registry import get_registry
+from chroma.pretrained import PretrainedWeightsError, hub_reachable
 from chroma.text.hf import mean_pool
 from chroma.text.tiny import save_tiny_deberta
 
@@ -64,8 +65,18 @@ def test_mean_pool_ignores_padding():
 
 
 def test_hf_text_offline_hub_name_fails_clearly():
-    with pytest.raises(OSError, match="hf_text: cannot load 'no-such-org/no-such-model'"):
+    with pytest.raises(PretrainedWeightsError, match="text encoder hf_text: cannot load pretrained weights") as info:
         _build("no-such-org/no-such-model", local_files_only=True)
+    assert "set `model_name: <that directory>` under model.text_encoder" in str(info.value)
+
+
+def test_unreachable_hub_fails_at_once_without_the_clients_retries(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port on loopback: connection refused
+    assert not hub_reachable()
+    with pytest.raises(PretrainedWeightsError, match="the hub cannot be reached from this machine"):
+        _build("no-such-org/no-such-model")
 
 
 def test_precomputed_passes_embeddings_through():

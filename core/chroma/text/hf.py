@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
-
 import torch
 from torch import Tensor
 
 from chroma.contracts import Encoder, EncoderOutput, TextBatch
+from chroma.pretrained import load_pretrained, weights_identity
 from chroma.text.config import HFTextConfig
-
-_OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt")
-
-
-def offline_requested() -> bool:
-    """Whether the environment asks Hugging Face libraries to stay offline."""
-    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in _OFFLINE_ENV)
 
 
 def mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
@@ -27,15 +16,9 @@ def mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
 
 
-def directory_digest(path: Path) -> str:
-    """sha256 over the names and contents of a model directory's weight, config and tokenizer files."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES):
-        digest.update(str(file.relative_to(path)).encode())
-        with file.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+_SAVE_HINT = (
+    "AutoModel.from_pretrained(NAME).save_pretrained(DIR); AutoTokenizer.from_pretrained(NAME).save_pretrained(DIR)"
+)
 
 
 class HFTextEncoder(Encoder):
@@ -55,21 +38,16 @@ class HFTextEncoder(Encoder):
         from transformers import AutoModel, AutoTokenizer
 
         self.config = config
-        local_dir = Path(config.model_name).expanduser()
-        self._local_dir = local_dir if local_dir.is_dir() else None
-        local_only = config.local_files_only
-        if local_only is None:
-            local_only = self._local_dir is not None or offline_requested()
-        source = str(self._local_dir or config.model_name)
-        kwargs = {"local_files_only": local_only, "revision": config.revision}
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            self.model = AutoModel.from_pretrained(source, **kwargs)
-        except OSError as exc:
-            raise OSError(
-                f"text encoder hf_text: cannot load {config.model_name!r} "
-                f"({'local files only' if local_only else 'hub or cache'}): {exc}"
-            ) from exc
+        common = {
+            "revision": config.revision,
+            "local_files_only": config.local_files_only,
+            "plugin": self.name,
+            "section": "model.text_encoder",
+            "option": "model_name",
+            "save_hint": _SAVE_HINT,
+        }
+        self.tokenizer = load_pretrained(AutoTokenizer.from_pretrained, config.model_name, **common)
+        self.model = load_pretrained(AutoModel.from_pretrained, config.model_name, **common)
         self.output_dim = int(self.model.config.hidden_size)
         self.returns_sequence = config.return_sequence  # type: ignore[misc]
         self._digest: str | None = None
@@ -77,11 +55,7 @@ class HFTextEncoder(Encoder):
     def fingerprint_extra(self) -> str:
         """Content hash of a local model directory, else the resolved hub commit (or the name)."""
         if self._digest is None:
-            if self._local_dir is not None:
-                self._digest = f"sha256:{directory_digest(self._local_dir)}"
-            else:
-                commit = getattr(self.model.config, "_commit_hash", None)
-                self._digest = f"{self.config.model_name}@{commit or self.config.revision or 'unknown'}"
+            self._digest = weights_identity(self.config.model_name, self.model, self.config.revision)
         return self._digest
 
     def forward(self, batch: TextBatch) -> EncoderOutput:

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from chroma.audio.hf_checkpoint import load_pretrained, weights_identity
+from chroma.pretrained import load_pretrained, weights_identity
 from chroma.audio.mel import MelSpectrogram
 from chroma.audio.resample import resample_batch
 from chroma.contracts import AudioBatch, Encoder, EncoderOutput
@@ -59,6 +59,8 @@ class ClapAudioEncoder(Encoder):
             "revision": config.revision,
             "local_files_only": config.local_files_only,
             "plugin": self.name,
+            "section": "model.audio_encoder",
+            "option": "pretrained_model",
             "save_hint": _SAVE_HINT,
         }
         extractor = load_pretrained(ClapFeatureExtractor.from_pretrained, config.pretrained_model, **common)

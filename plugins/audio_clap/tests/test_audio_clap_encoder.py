@@ -16,7 +16,7 @@ from chroma_audio_clap.plugin import ClapAudioConfig
 from chroma_audio_clap.tiny import save_tiny_clap
 from transformers import ClapFeatureExtractor, ClapModel
 
-from chroma.audio.hf_checkpoint import PretrainedWeightsError
+from chroma.pretrained import PretrainedWeightsError
 from chroma.audio.resample import resample
 from chroma.contracts import AudioBatch
 from chroma.plugins.registry import get_registry

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from chroma.audio.hf_checkpoint import load_pretrained, weights_identity
+from chroma.pretrained import load_pretrained, weights_identity
 from chroma.audio.resample import resample_batch
 from chroma.contracts import AudioBatch, Encoder, EncoderOutput
 from chroma.text.hf import mean_pool
@@ -49,6 +49,8 @@ class Wav2Vec2AudioEncoder(Encoder):
             "revision": config.revision,
             "local_files_only": config.local_files_only,
             "plugin": self.name,
+            "section": "model.audio_encoder",
+            "option": "pretrained_model",
             "save_hint": _SAVE_HINT,
         }
         extractor = load_pretrained(Wav2Vec2FeatureExtractor.from_pretrained, config.pretrained_model, **common)
