@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from chroma.cli import main
 from chroma.plugins.registry import DISABLE_ENV
@@ -14,8 +13,6 @@ from chroma.training.synthetic_embeddings import write_learnable_embeddings
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     root = write_learnable_embeddings(tmp_path_factory.mktemp("cli"), 80, {"text": 8, "audio": 8, "midi": 8})
     config = {
         "data": {"root": str(root)},
@@ -25,7 +22,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     path = root / "good.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["train", str(path)]) == 0
-    torch.set_num_threads(before)
     return {"root": root, "config": path, "run": root / "runs" / "good"}
 
 

@@ -21,14 +21,6 @@ from chroma.training.synthetic_embeddings import write_learnable_embeddings
 DIMS = {"text": 20, "audio": 12, "midi": 12}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def config_dict(root: Path, fusion: dict[str, object], **training: object) -> dict[str, object]:
     return {
         "data": {"root": str(root)},
@@ -39,8 +31,6 @@ def config_dict(root: Path, fusion: dict[str, object], **training: object) -> di
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
     root = write_learnable_embeddings(tmp_path_factory.mktemp("eval"), 480, DIMS, seed=5, separation=1.5)
     gated = load_config(config_dict(root, {"strategy": "gated"}))
     text = load_config(config_dict(root, {"strategy": "late", "mlp_dims": [32]}, text_only_baseline=True))
@@ -51,7 +41,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "text": train(text, root / "text").run_dir,
         "other_seed": train(other_seed, root / "other").run_dir,
     }
-    torch.set_num_threads(before)
     return out
 
 

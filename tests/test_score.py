@@ -23,14 +23,6 @@ from chroma.training.loop import train
 MIDI_ENCODER = {"type": "piano_roll", "hidden_dim": 16, "resolution": 0.0625, "steps": 16, "channels": [4, 8, 8]}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def config_dict(root: Path, mode: str) -> dict[str, object]:
     return {
         "data": {"root": str(root), "columns": {"lyric_embedding": "lyric_embedding"}},
@@ -54,7 +46,6 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def e2e_run(synthetic: Path) -> Path:
-    torch.set_num_threads(1)
     return train(load_config(config_dict(synthetic, "end_to_end")), synthetic / "e2e").run_dir
 
 

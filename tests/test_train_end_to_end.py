@@ -11,18 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from chroma.cli import main
 from chroma.data.synthetic import write_synthetic
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def write_config(root: Path) -> Path:

@@ -20,15 +20,6 @@ from safetensors import safe_open
 DIMS = {"text": 24, "audio": 16, "midi": 16}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a shared 2-core machine run fastest (and steadiest) single-threaded."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_learnable_embeddings(tmp_path_factory.mktemp("fastpath"), 400, DIMS, seed=3, separation=1.5)
