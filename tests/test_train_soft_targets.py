@@ -28,14 +28,6 @@ CLASSES = {"a": ["x", "y", "z"], "b": ["p", "q"]}
 METADATA = "training_segments_metadata.parquet"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def soft_ce(logits: torch.Tensor, probs: torch.Tensor, weight: torch.Tensor, smoothing: float) -> torch.Tensor:
     """Mean over rows of ``-sum_c w_c q_c log softmax(logits)_c`` with ``q`` the smoothed targets."""
     q = probs * (1 - smoothing) + smoothing / probs.shape[1]
