@@ -56,7 +56,7 @@ def chroma_plugins():
         PluginSpec(
             name="{plugin}",
             kind="fusion",
-            factory="{package}.fusion:build",
+            factory="{package}.fusion:ProductFusion",
             config_model=ProductConfig,
             capabilities={{"uses_sequences": False, "test_config": {{"rank": 4}}}},
             description="tanh of per-modality projections, concatenated, then Linear",
@@ -87,9 +87,6 @@ class ProductFusion(FusionModule):
         norms = torch.stack([p.norm(dim=1) for p in parts], dim=1)
         return FusionOutput(self.out(torch.cat(parts, dim=1)), {{"projection_norms": norms}})
 
-
-def build(config, **kwargs):
-    return ProductFusion(config, **kwargs)
 '''
 
 LABELS = {

@@ -15,7 +15,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="hf_text",
             kind="text_encoder",
-            factory="chroma.text.hf:build",
+            factory="chroma.text.hf:HFTextEncoder",
             config_model=HFTextConfig,
             capabilities={"pretrained": True, "test_fixture": "chroma.text.tiny:kit_options"},
             description="Hugging Face AutoModel (DeBERTa-v3 default), masked mean pooling",
@@ -23,7 +23,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="precomputed",
             kind="text_encoder",
-            factory="chroma.text.precomputed:build",
+            factory="chroma.text.precomputed:PrecomputedTextEncoder",
             config_model=PrecomputedTextConfig,
             description="Lyric vectors precomputed in data.columns.lyric_embedding, passed through",
         ),

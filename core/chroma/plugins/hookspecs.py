@@ -7,7 +7,7 @@ group; that module implements :func:`chroma_plugins`::
 
     @hookimpl
     def chroma_plugins():
-        return [PluginSpec(name="gated", kind="fusion", factory="chroma_fusion_gated.fusion:build")]
+        return [PluginSpec(name="gated", kind="fusion", factory="chroma_fusion_gated.fusion:GatedFusion")]
 """
 
 from __future__ import annotations

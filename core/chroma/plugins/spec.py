@@ -46,7 +46,7 @@ class PluginSpec:
     Attributes:
         name: the name YAML selects it by, e.g. ``"piano_roll"`` (``[a-z][a-z0-9_]*``).
         kind: one of :data:`PLUGIN_KINDS`.
-        factory: ``"module:attr"`` of the callable that builds the module.
+        factory: ``"module:attr"`` of the callable that builds the module, usually the class itself.
             Encoders: ``factory(config) -> Encoder``.
             Fusions: ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims) -> FusionModule``.
         config_model: the plugin's :class:`PluginConfig` subclass (importable without torch).

@@ -92,8 +92,3 @@ class HFTextEncoder(Encoder):
             seq = pooled.new_zeros(len(texts), 1, self.output_dim)
             seq_mask = torch.zeros(len(texts), 1, dtype=torch.bool, device=device)
         return EncoderOutput(pooled=pooled, sequence=seq, sequence_mask=seq_mask)
-
-
-def build(config: HFTextConfig) -> HFTextEncoder:
-    """Plugin factory of ``hf_text``."""
-    return HFTextEncoder(config)

@@ -31,8 +31,3 @@ class PrecomputedTextEncoder(Encoder):
                 f"text encoder 'precomputed': embeddings must be [batch, {self.output_dim}], got {tuple(emb.shape)}"
             )
         return EncoderOutput(pooled=emb.float())
-
-
-def build(config: PrecomputedTextConfig) -> PrecomputedTextEncoder:
-    """Plugin factory of ``precomputed``."""
-    return PrecomputedTextEncoder(config)

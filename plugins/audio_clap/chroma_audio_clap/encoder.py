@@ -152,8 +152,3 @@ class ClapAudioEncoder(Encoder):
         embeds = F.normalize(embeds, dim=-1)
         pooled = pooled.to(embeds.dtype).index_add(0, owner, embeds)
         return EncoderOutput(pooled=F.normalize(pooled, dim=-1))
-
-
-def build(config: ClapAudioConfig) -> ClapAudioEncoder:
-    """Plugin factory of ``clap``."""
-    return ClapAudioEncoder(config)

@@ -34,7 +34,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="clap",
             kind="audio_encoder",
-            factory="chroma_audio_clap.encoder:build",
+            factory="chroma_audio_clap.encoder:ClapAudioEncoder",
             config_model=ClapAudioConfig,
             capabilities={
                 "pretrained": True,

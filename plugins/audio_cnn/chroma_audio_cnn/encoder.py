@@ -115,8 +115,3 @@ class AudioCnnEncoder(Encoder):
         pooled = self.pool_proj(self.dropout(torch.cat([mean, peak], dim=-1)))
         pooled = pooled * (frames > 0)[:, None].to(pooled.dtype)
         return EncoderOutput(pooled=pooled, sequence=seq, sequence_mask=mask)
-
-
-def build(config: AudioCnnConfig) -> AudioCnnEncoder:
-    """Plugin factory of ``cnn``."""
-    return AudioCnnEncoder(config)

@@ -49,7 +49,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="cnn",
             kind="audio_encoder",
-            factory="chroma_audio_cnn.encoder:build",
+            factory="chroma_audio_cnn.encoder:AudioCnnEncoder",
             config_model=AudioCnnConfig,
             capabilities={
                 "returns_sequence": True,

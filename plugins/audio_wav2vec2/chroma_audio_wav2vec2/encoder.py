@@ -134,8 +134,3 @@ class Wav2Vec2AudioEncoder(Encoder):
         mask = torch.arange(seq.shape[1], device=device)[None, :] < frames[:, None]
         seq = seq * mask[..., None]
         return EncoderOutput(pooled=mean_pool(seq, mask), sequence=seq, sequence_mask=mask)
-
-
-def build(config: Wav2Vec2AudioConfig) -> Wav2Vec2AudioEncoder:
-    """Plugin factory of ``wav2vec2``."""
-    return Wav2Vec2AudioEncoder(config)

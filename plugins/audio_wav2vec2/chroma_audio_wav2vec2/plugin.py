@@ -46,7 +46,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="wav2vec2",
             kind="audio_encoder",
-            factory="chroma_audio_wav2vec2.encoder:build",
+            factory="chroma_audio_wav2vec2.encoder:Wav2Vec2AudioEncoder",
             config_model=Wav2Vec2AudioConfig,
             capabilities={
                 "pretrained": True,

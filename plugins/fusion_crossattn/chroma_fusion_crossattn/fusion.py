@@ -175,17 +175,3 @@ class CrossAttentionFusion(FusionModule):
         for block in self.blocks:
             queries, weights = block(queries, keys, attn_mask, ignore)
         return FusionOutput(hidden=self.output(queries.flatten(1)), weights={"attention": weights})
-
-
-def build(
-    config: CrossAttentionFusionConfig,
-    *,
-    input_dims: Mapping[str, int],
-    hidden_dim: int,
-    missing: str = "learned_null",
-    sequence_dims: Mapping[str, int] | None = None,
-) -> CrossAttentionFusion:
-    """Plugin factory: ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims)``."""
-    return CrossAttentionFusion(
-        config, input_dims=input_dims, hidden_dim=hidden_dim, missing=missing, sequence_dims=sequence_dims
-    )

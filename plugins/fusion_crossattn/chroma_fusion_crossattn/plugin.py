@@ -35,7 +35,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="cross_attention",
             kind="fusion",
-            factory="chroma_fusion_crossattn.fusion:build",
+            factory="chroma_fusion_crossattn.fusion:CrossAttentionFusion",
             config_model=CrossAttentionFusionConfig,
             capabilities={
                 "uses_sequences": True,

@@ -87,17 +87,3 @@ class EarlyFusion(FusionModule):
         presence = modality_mask[:, self.mask_columns].to(normed[0].dtype)
         x = self.stem(torch.cat([*normed, presence], dim=-1))
         return FusionOutput(hidden=self.head(self.blocks(x)))
-
-
-def build(
-    config: EarlyFusionConfig,
-    *,
-    input_dims: Mapping[str, int],
-    hidden_dim: int,
-    missing: str = "learned_null",
-    sequence_dims: Mapping[str, int] | None = None,
-) -> EarlyFusion:
-    """Plugin factory: ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims)``."""
-    return EarlyFusion(
-        config, input_dims=input_dims, hidden_dim=hidden_dim, missing=missing, sequence_dims=sequence_dims
-    )

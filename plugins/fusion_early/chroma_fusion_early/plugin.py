@@ -27,7 +27,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="early",
             kind="fusion",
-            factory="chroma_fusion_early.fusion:build",
+            factory="chroma_fusion_early.fusion:EarlyFusion",
             config_model=EarlyFusionConfig,
             capabilities={"uses_sequences": False, "test_config": {"width": 20, "blocks": 2}},
             description="LayerNorm-ed embeddings + modality mask concatenated into one shared residual MLP",

@@ -101,17 +101,3 @@ class GatedFusion(FusionModule):
         all_gates = gates.new_zeros(gates.shape[0], len(MODALITIES))
         all_gates[:, self.mask_columns] = gates
         return FusionOutput(hidden=self.output(self.dropout(fused)), weights={"gates": all_gates})
-
-
-def build(
-    config: GatedFusionConfig,
-    *,
-    input_dims: Mapping[str, int],
-    hidden_dim: int,
-    missing: str = "learned_null",
-    sequence_dims: Mapping[str, int] | None = None,
-) -> GatedFusion:
-    """Plugin factory: ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims)``."""
-    return GatedFusion(
-        config, input_dims=input_dims, hidden_dim=hidden_dim, missing=missing, sequence_dims=sequence_dims
-    )

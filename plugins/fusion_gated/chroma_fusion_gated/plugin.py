@@ -27,7 +27,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="gated",
             kind="fusion",
-            factory="chroma_fusion_gated.fusion:build",
+            factory="chroma_fusion_gated.fusion:GatedFusion",
             config_model=GatedFusionConfig,
             capabilities={"uses_sequences": False, "test_config": {"dim": 12, "gate_hidden": 10}},
             description="Per-sample softmax gates over present modalities weight projected embeddings",

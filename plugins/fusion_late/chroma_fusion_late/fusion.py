@@ -80,17 +80,3 @@ class LateFusion(FusionModule):
         # Concatenate in the fixed MODALITIES order held by input_dims.
         concat = torch.cat([self.projections[m](embeddings[m]) for m in self.input_dims], dim=-1)
         return FusionOutput(hidden=self.mlp(concat))
-
-
-def build(
-    config: LateFusionConfig,
-    *,
-    input_dims: Mapping[str, int],
-    hidden_dim: int,
-    missing: str = "learned_null",
-    sequence_dims: Mapping[str, int] | None = None,
-) -> LateFusion:
-    """Plugin factory: ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims)``."""
-    return LateFusion(
-        config, input_dims=input_dims, hidden_dim=hidden_dim, missing=missing, sequence_dims=sequence_dims
-    )

@@ -28,7 +28,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="late",
             kind="fusion",
-            factory="chroma_fusion_late.fusion:build",
+            factory="chroma_fusion_late.fusion:LateFusion",
             config_model=LateFusionConfig,
             capabilities={"uses_sequences": False, "test_config": {"mlp_dims": [24], "project_dim": 8}},
             description="Concatenate modality embeddings, shared MLP (recommended default, design D5)",

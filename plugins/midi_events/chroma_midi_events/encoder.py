@@ -61,8 +61,3 @@ class EventEncoder(Encoder):
         h = self.transformer(x, src_key_padding_mask=~mask)
         seq = self.project(h)  # [B, 1 + L, hidden_dim]
         return EncoderOutput(pooled=masked_mean(seq, mask), sequence=seq, sequence_mask=mask)
-
-
-def build(config: EventEncoderConfig) -> EventEncoder:
-    """Registry factory."""
-    return EventEncoder(config)

@@ -39,7 +39,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="event_based",
             kind="midi_encoder",
-            factory="chroma_midi_events.encoder:build",
+            factory="chroma_midi_events.encoder:EventEncoder",
             config_model=EventEncoderConfig,
             capabilities={
                 "returns_sequence": True,

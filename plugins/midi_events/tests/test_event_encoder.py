@@ -8,7 +8,7 @@ from chroma.midi.parse import parse_midi
 from chroma.midi.synthetic import synthetic_midi
 from chroma.midi.tokenize import Vocabulary
 from chroma.testing import parametrize_with_contract
-from chroma_midi_events.encoder import build
+from chroma_midi_events.encoder import EventEncoder
 from chroma_midi_events.plugin import EventEncoderConfig, chroma_plugins
 
 SPEC = chroma_plugins()[0]
@@ -21,7 +21,7 @@ def test_event_encoder_contract(plugin, check):
 
 
 @parametrize_with_contract(
-    [(type(build(EventEncoderConfig(**SMALL))), EventEncoderConfig(tokenization="bar_aware", **SMALL))]
+    [(type(EventEncoder(EventEncoderConfig(**SMALL))), EventEncoderConfig(tokenization="bar_aware", **SMALL))]
 )
 def test_bar_aware_event_encoder_contract(plugin, check):
     check(plugin)
@@ -38,7 +38,7 @@ def _batch(max_events: int = 2048):
 
 
 def test_sequence_mask_cls_and_truncation() -> None:
-    encoder = build(EventEncoderConfig(**SMALL)).eval()
+    encoder = EventEncoder(EventEncoderConfig(**SMALL)).eval()
     batch, _ = _batch()
     with torch.no_grad():
         out = encoder(batch)
@@ -52,7 +52,7 @@ def test_sequence_mask_cls_and_truncation() -> None:
 
 
 def test_vocabulary_is_saved_as_json(tmp_path) -> None:
-    encoder = build(EventEncoderConfig(tokenization="bar_aware", **SMALL))
+    encoder = EventEncoder(EventEncoderConfig(tokenization="bar_aware", **SMALL))
     encoder.vocabulary.save(tmp_path / "midi_vocab.json")
     assert Vocabulary.load(tmp_path / "midi_vocab.json") == encoder.vocabulary
     assert encoder.embed.tokens.num_embeddings == len(encoder.vocabulary)
@@ -60,7 +60,7 @@ def test_vocabulary_is_saved_as_json(tmp_path) -> None:
 
 def test_trains_end_to_end() -> None:
     torch.manual_seed(0)
-    encoder = build(EventEncoderConfig(**SMALL))
+    encoder = EventEncoder(EventEncoderConfig(**SMALL))
     rows = [parse_midi(synthetic_midi(seed, bars=1, tracks=1), end=2.0) for seed in (5, 6)]
     batch, _ = events_to_batch(rows, 2.0, 256)
     head = torch.nn.Linear(12, 2)

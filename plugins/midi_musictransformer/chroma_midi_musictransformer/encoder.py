@@ -60,8 +60,3 @@ class MusicTransformerEncoder(Encoder):
         for layer in self.layers:
             x = layer(x, mask)
         return EncoderOutput(pooled=self.project(masked_mean(self.norm(x), mask)))
-
-
-def build(config: MusicTransformerConfig) -> MusicTransformerEncoder:
-    """Registry factory."""
-    return MusicTransformerEncoder(config)

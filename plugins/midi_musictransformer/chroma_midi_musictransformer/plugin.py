@@ -45,7 +45,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="music_transformer",
             kind="midi_encoder",
-            factory="chroma_midi_musictransformer.encoder:build",
+            factory="chroma_midi_musictransformer.encoder:MusicTransformerEncoder",
             config_model=MusicTransformerConfig,
             capabilities={
                 "returns_sequence": False,

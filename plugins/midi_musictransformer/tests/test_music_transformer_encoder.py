@@ -10,7 +10,7 @@ from chroma.midi.collate import events_to_batch
 from chroma.midi.parse import parse_midi
 from chroma.midi.synthetic import synthetic_midi
 from chroma.testing import parametrize_with_contract
-from chroma_midi_musictransformer.encoder import build
+from chroma_midi_musictransformer.encoder import MusicTransformerEncoder
 from chroma_midi_musictransformer.plugin import MusicTransformerConfig, chroma_plugins
 from chroma_midi_musictransformer.relative import (
     RelativeSelfAttention,
@@ -63,14 +63,14 @@ def test_attention_matches_explicit_softmax_and_ignores_padding() -> None:
 
 
 def test_relative_tables_are_saved_parameters() -> None:
-    encoder = build(MusicTransformerConfig(**SMALL))
+    encoder = MusicTransformerEncoder(MusicTransformerConfig(**SMALL))
     names = [n for n, p in encoder.named_parameters() if n.endswith("attn.relative")]
     assert len(names) == 2 and all(n in encoder.state_dict() for n in names)
     assert encoder.state_dict()[names[0]].shape == (2 * 129 - 1, 8)
 
 
 def test_bar_and_position_embeddings_change_the_output() -> None:
-    encoder = build(MusicTransformerConfig(**SMALL)).eval()
+    encoder = MusicTransformerEncoder(MusicTransformerConfig(**SMALL)).eval()
     events = parse_midi(synthetic_midi(1, bars=4))
     moved = events.copy()
     moved[:, 7] = (moved[:, 7] + 0.5) % 1.0  # same notes, other positions in the bar
@@ -81,7 +81,7 @@ def test_bar_and_position_embeddings_change_the_output() -> None:
 
 
 def test_empty_single_and_long_rows() -> None:
-    encoder = build(MusicTransformerConfig(**SMALL)).eval()
+    encoder = MusicTransformerEncoder(MusicTransformerConfig(**SMALL)).eval()
     rows = [None, parse_midi(synthetic_midi(2, bars=2))[:1], parse_midi(synthetic_midi(3, bars=300))]
     batch, _ = events_to_batch(rows, 10.0, 4096)
     with torch.no_grad():

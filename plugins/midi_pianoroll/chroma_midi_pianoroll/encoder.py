@@ -63,8 +63,3 @@ class PianoRollEncoder(Encoder):
         )  # [B, C, 128, T]
         features = self.conv(roll).flatten(1)  # [B, c3 * pitch_bins * time_bins]
         return EncoderOutput(pooled=self.fc(self.dropout(features)))
-
-
-def build(config: PianoRollConfig) -> PianoRollEncoder:
-    """Registry factory."""
-    return PianoRollEncoder(config)

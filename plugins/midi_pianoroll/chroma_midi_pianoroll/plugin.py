@@ -41,7 +41,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="piano_roll",
             kind="midi_encoder",
-            factory="chroma_midi_pianoroll.encoder:build",
+            factory="chroma_midi_pianoroll.encoder:PianoRollEncoder",
             config_model=PianoRollConfig,
             capabilities={
                 "returns_sequence": False,

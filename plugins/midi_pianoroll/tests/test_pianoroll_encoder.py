@@ -9,7 +9,7 @@ from chroma.midi.parse import parse_midi
 from chroma.midi.pianoroll import piano_roll
 from chroma.midi.synthetic import synthetic_midi
 from chroma.testing import parametrize_with_contract
-from chroma_midi_pianoroll.encoder import PianoRollEncoder, build
+from chroma_midi_pianoroll.encoder import PianoRollEncoder
 from chroma_midi_pianoroll.plugin import PianoRollConfig, chroma_plugins
 from torch import nn
 
@@ -22,7 +22,7 @@ def test_piano_roll_contract(plugin, check):
 
 
 def test_defaults_build_the_d2_network() -> None:
-    encoder = build(PianoRollConfig())
+    encoder = PianoRollEncoder(PianoRollConfig())
     convs = [m for m in encoder.conv if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [(3, 32), (32, 64), (64, 128)]
     assert (encoder.fc.in_features, encoder.fc.out_features) == (128 * 16, 512)
@@ -39,7 +39,7 @@ def test_input_channels_follow_the_roll(drums: str, onsets: bool, channels: int)
 
 def test_real_songs_single_note_and_long_files() -> None:
     config = PianoRollConfig(hidden_dim=16, steps=64, channels=(4, 8, 8))
-    encoder = build(config).eval()
+    encoder = PianoRollEncoder(config).eval()
     rows = [
         parse_midi(synthetic_midi(1, bars=4)),
         parse_midi(synthetic_midi(2, bars=400)),  # far beyond max_events and the roll length
@@ -55,7 +55,7 @@ def test_real_songs_single_note_and_long_files() -> None:
 
 
 def test_gradients_reach_every_parameter() -> None:
-    encoder = build(PianoRollConfig(hidden_dim=8, steps=32, channels=(4, 4, 4)))
+    encoder = PianoRollEncoder(PianoRollConfig(hidden_dim=8, steps=32, channels=(4, 4, 4)))
     batch, _ = events_to_batch([parse_midi(synthetic_midi(4, bars=2))], 3.2, 256)
     encoder(batch).pooled.pow(2).sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in encoder.parameters())
@@ -74,7 +74,7 @@ def test_pool_sets_the_pooled_pitch_by_time_grid() -> None:
         duration=3.2,
     )
     config = PianoRollConfig(hidden_dim=8, steps=32, channels=(4, 4, 4), pool=(32, 1))
-    encoder = build(config).eval()
+    encoder = PianoRollEncoder(config).eval()
     assert encoder.fc.in_features == 4 * 32 * 1
     roll = piano_roll(batch, resolution=0.1, steps=32, drums="separate", onsets=True)
     with torch.no_grad():

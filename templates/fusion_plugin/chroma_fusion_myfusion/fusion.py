@@ -62,15 +62,3 @@ class MyFusion(FusionModule):
         """
         summed = torch.stack([self.projections[m](embeddings[m]) for m in self.input_dims]).sum(dim=0)
         return FusionOutput(hidden=self.output(self.dropout(torch.relu(summed))))
-
-
-def build(
-    config: MyFusionConfig,
-    *,
-    input_dims: Mapping[str, int],
-    hidden_dim: int,
-    missing: str = "learned_null",
-    sequence_dims: Mapping[str, int] | None = None,
-) -> MyFusion:
-    """The factory named in the plugin spec."""
-    return MyFusion(config, input_dims=input_dims, hidden_dim=hidden_dim, missing=missing, sequence_dims=sequence_dims)

@@ -20,7 +20,7 @@ def chroma_plugins() -> list[PluginSpec]:
         PluginSpec(
             name="myfusion",
             kind="fusion",
-            factory="chroma_fusion_myfusion.fusion:build",
+            factory="chroma_fusion_myfusion.fusion:MyFusion",
             config_model=MyFusionConfig,
             # uses_sequences: whether fuse() reads encoder sequences.
             # test_config: small options the contract kit builds the plugin with.
