@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chroma.atomic import atomic_write
 from chroma.modality import MODALITIES, modality_index
 
 FINGERPRINTS_KEY = b"chroma.fingerprints"
@@ -177,16 +177,8 @@ def write_embeddings(
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> None:
-    """Write ``table`` to ``path`` via a temporary file in the same directory and :func:`os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``table`` as parquet to ``path`` atomically."""
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def read_embeddings(path: str | os.PathLike[str]) -> EmbeddingTable:

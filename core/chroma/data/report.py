@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chroma.atomic import write_json
 from chroma.modality import MODALITIES
 
 
@@ -82,10 +83,7 @@ class DataReport:
     def write_json(self, path: str | os.PathLike[str]) -> Path:
         """Write the report as indented JSON (atomically)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
+        write_json(path, self.to_dict())
         return path
 
     @classmethod

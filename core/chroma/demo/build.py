@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from chroma.atomic import write_json
 from chroma.config.data import AlignmentSection, ColumnsSection, DataSection
 from chroma.demo.assign import assign_presence, assign_splits
 from chroma.demo.corpus import ALBUMS, Album, album_works, load_piece
@@ -517,9 +518,7 @@ def build_demo_dataset(
         "summary": summary,
         "songs": {_song_id(s.album, s.path): s.path for s in segments},
     }
-    tmp = root / f".{MANIFEST_NAME}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    os.replace(tmp, root / MANIFEST_NAME)
+    write_json(root / MANIFEST_NAME, manifest)
     return DemoDataset(root, params, summary, reused=False)
 
 

@@ -11,9 +11,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from chroma.atomic import write_json
 from chroma.evaluation.analysis import Evaluation
 from chroma.evaluation.metrics import HeadMetrics
-from chroma.training.checkpoint import write_json
 from chroma.training.metrics_log import read_records
 
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
+from chroma.atomic import atomic_write, write_json
 from chroma.config.errors import ConfigError
 from chroma.config.loader import load_config
 from chroma.config.schema import ChromaConfig
-from chroma.training.checkpoint import atomic_write, write_json
 
 RUN_KIND = "chroma.run"
 RUN_FORMAT = 1
