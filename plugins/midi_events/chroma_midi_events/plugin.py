@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from chroma.midi.token_options import MidiTokenOptions
+from chroma.midi.token_options import TokenTransformerOptions
 from chroma.plugins import PluginSpec, hookimpl
-from pydantic import Field, model_validator
 
 
-class EventEncoderConfig(MidiTokenOptions):
-    """Options of ``model.midi_encoder`` when ``type: event_based`` (plus the tokenizer options).
+class EventEncoderConfig(TokenTransformerOptions):
+    """Options of ``model.midi_encoder`` when ``type: event_based``: tokenizer and transformer shape.
 
-    Attributes:
-        hidden_dim: width of the pooled embedding and of the returned token sequence.
-        d_model: transformer width.
-        layers: transformer encoder layers.
-        heads: attention heads (must divide ``d_model``).
-        ff_dim: feed-forward width.
-        dropout: dropout inside the transformer.
+    ``hidden_dim`` is also the width of the returned token sequence.
     """
-
-    hidden_dim: int = Field(default=512, gt=0)
-    d_model: int = Field(default=256, gt=0)
-    layers: int = Field(default=4, gt=0)
-    heads: int = Field(default=4, gt=0)
-    ff_dim: int = Field(default=1024, gt=0)
-    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
-
-    @model_validator(mode="after")
-    def _heads_divide(self) -> EventEncoderConfig:
-        if self.d_model % self.heads:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
-        return self
 
 
 @hookimpl

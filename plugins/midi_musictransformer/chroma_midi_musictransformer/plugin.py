@@ -4,39 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chroma.midi.token_options import MidiTokenOptions
+from chroma.midi.token_options import TokenTransformerOptions
 from chroma.plugins import PluginSpec, hookimpl
-from pydantic import Field, model_validator
+from pydantic import Field
 
 
-class MusicTransformerConfig(MidiTokenOptions):
-    """Options of ``model.midi_encoder`` when ``type: music_transformer`` (plus the tokenizer options).
+class MusicTransformerConfig(TokenTransformerOptions):
+    """Options of ``model.midi_encoder`` when ``type: music_transformer``: tokenizer and transformer shape.
 
     Token order is seen only through learned relative-position embeddings (one table per
     layer, shared by its heads); musical position through bar and position-in-bar embeddings.
-
-    Attributes:
-        hidden_dim: width of the pooled embedding.
-        d_model: transformer width.
-        layers: relative-attention layers.
-        heads: attention heads (must divide ``d_model``).
-        ff_dim: feed-forward width.
-        dropout: dropout on attention weights and residual branches.
+    ``dropout`` applies to attention weights and residual branches.
     """
 
     tokenization: Literal["midilike", "bar_aware"] = "bar_aware"
-    hidden_dim: int = Field(default=512, gt=0)
-    d_model: int = Field(default=256, gt=0)
-    layers: int = Field(default=4, gt=0)
     heads: int = Field(default=8, gt=0)
-    ff_dim: int = Field(default=1024, gt=0)
-    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
-
-    @model_validator(mode="after")
-    def _heads_divide(self) -> MusicTransformerConfig:
-        if self.d_model % self.heads:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
-        return self
 
 
 @hookimpl
