@@ -9,7 +9,7 @@ Prints, for 10 s segments of noise:
   the figure is dominated by the input path, not by the network);
 * CLAP's input path: our batched torch log-mel + windowing for 32 segments
   versus the stock ``ClapFeatureExtractor`` called sample by sample, and the ratio;
-* ``chroma.audio.resample`` 44.1 -> 48 kHz and 44.1 -> 16 kHz on 32 segments.
+* ``chroma.dsp.resampling`` 44.1 -> 48 kHz and 44.1 -> 16 kHz on 32 segments.
 
 Figures are the best of ``--repeats`` runs.
 """
@@ -104,7 +104,7 @@ def bench_clap_input(clap: torch.nn.Module, directory: Path, repeats: int) -> No
 
 
 def bench_resample(repeats: int) -> None:
-    from chroma.audio.resample import resample
+    from chroma.dsp.resampling import resample
 
     wave = audio_batch(32, 44100).waveform
     print("resampling 32 x 10 s from 44.1 kHz")

@@ -8,7 +8,7 @@ synthetic dataset of 10 s segments, its rows replicated under new segment ids
 and written row group by row group until the media file reaches ``--gib``.
 Each measurement runs in a fresh subprocess so its peak RSS is its own; the
 chroma pass is measured with glibc's default malloc and with the mmap threshold
-pinned by :func:`chroma.data.memory.fix_mmap_threshold` (as the CLI does).
+pinned by :func:`chroma_framework.data.memory.fix_mmap_threshold` (as the CLI does).
 Targets: peak RSS < 1.5 GB and < 1/4 of the media file size.
 """
 
@@ -30,7 +30,8 @@ ROW_GROUP = 16
 def build(directory: Path, gib: float) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from chroma.data.synthetic import write_synthetic
+
+    from chroma_framework.data.synthetic import write_synthetic
 
     base = write_synthetic(directory / "base", n_segments=64, seed=11, duration=10.0, row_group_size=ROW_GROUP)
     meta = pq.read_table(base.metadata_path)
@@ -69,10 +70,11 @@ def _rows_read(directory: Path) -> dict:
 
 def _chroma_pass(directory: Path, workers: int, pinned: bool) -> dict:
     import torch
-    from chroma.config.schema import ChromaConfig
-    from chroma.data.dataset import SegmentDataset, make_loader
-    from chroma.data.memory import fix_mmap_threshold
-    from chroma.data.report import DataReport
+
+    from chroma_framework.config.schema import ChromaConfig
+    from chroma_framework.data.dataset import SegmentDataset, make_loader
+    from chroma_framework.data.memory import fix_mmap_threshold
+    from chroma_framework.data.report import DataReport
 
     cfg = ChromaConfig.model_validate(
         {
@@ -129,7 +131,7 @@ def main() -> None:
     plain = _measure("pyarrow", args.dir, 0)
     ours = _measure("chroma", args.dir, args.workers)
     # glibc's dynamic mmap threshold lets freed ~28 MB batch tensors fragment the heap;
-    # the CLI pins it (chroma.data.memory), returning them to the OS at once.
+    # the CLI pins it (chroma_framework.data.memory), returning them to the OS at once.
     tuned = _measure("chroma-pinned", args.dir, args.workers)
     peak = max(ours["peak_rss_bytes"], ours["peak_rss_children_bytes"])
     tuned_peak = max(tuned["peak_rss_bytes"], tuned["peak_rss_children_bytes"])

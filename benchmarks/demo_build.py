@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chroma.demo.build import DemoParams, build_demo_dataset, describe
+from chroma_demo.build import DemoParams, build_demo_dataset, describe
 
 
 def _cpu() -> float:

@@ -19,6 +19,7 @@ import time
 
 import torch
 
+from chroma import FusionDims
 from chroma.plugins.registry import get_registry
 
 INPUT_DIMS = {"text": 768, "audio": 512, "midi": 512}
@@ -75,11 +76,7 @@ def main() -> None:
     print(f"{'fusion':28s} {'params':>10s} {'B=1 median':>11s} {'p90':>7s} {'B=64 median':>12s} {'p90':>7s}")
     for name in fusions:
         seq_dims = {m: d for m, (_, d) in SEQUENCES.items()}
-        fusion = (
-            registry.build_fusion(name, input_dims=INPUT_DIMS, hidden_dim=HIDDEN_DIM, sequence_dims=seq_dims)
-            .to(device)
-            .train()
-        )
+        fusion = registry.build_fusion(name, dims=FusionDims(INPUT_DIMS, HIDDEN_DIM, seq_dims)).to(device).train()
         params = sum(p.numel() for p in fusion.parameters())
         variants = [(name, False)] + ([(f"{name} +sequences", True)] if fusion.uses_sequences else [])
         for label, with_seq in variants:

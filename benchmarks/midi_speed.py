@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from chroma.midi.collate import events_to_batch
-from chroma.midi.parse import parse_midi
+
 from chroma.midi.pianoroll import piano_roll
-from chroma.midi.synthetic import synthetic_midi
 from chroma.midi.tokenize import MidiTokenizer, Vocabulary
+from chroma_framework.midi.collate import events_to_batch
+from chroma_framework.midi.parse import parse_midi
+from chroma_framework.midi.synthetic import synthetic_midi
 
 STEPS, RESOLUTION = 256, 0.1
 WINDOW = STEPS * RESOLUTION

@@ -28,8 +28,8 @@ TORCH = "import time; t = time.perf_counter(); import torch; print(time.perf_cou
 STEP = """
 import time, torch
 torch.set_num_threads(THREADS)
-from chroma.config import load_config
-from chroma.model import build_model
+from chroma_framework.config import load_config
+from chroma_framework.model_build import build_model
 labels = {h: ["a", "b", "c"] for h in ("temporal_mode", "spatial_mode", "ontological_mode")}
 dims = {"text": 768, "audio": 512, "midi": 512}
 model = build_model(load_config({"model": {"fusion": {"strategy": "late"}}}), labels, dims).train()

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import torch
-from chroma.config.schema import ChromaConfig
-from chroma.data.precompute import run_precompute
-from chroma.data.synthetic import write_synthetic
+
+from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.data.precompute import run_precompute
+from chroma_framework.data.synthetic import write_synthetic
 
 
 def _config(root: Path, duration: float, midi_hidden: int) -> ChromaConfig:

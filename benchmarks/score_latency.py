@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import torch
-from chroma.config import load_config
-from chroma.data.synthetic import write_synthetic
-from chroma.scoring.run import load_run
-from chroma.training.loop import train
+
+from chroma_framework.config import load_config
+from chroma_framework.data.synthetic import write_synthetic
+from chroma_framework.scoring.run import load_run
+from chroma_framework.training.loop import train
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 Both train the same late-fusion model (design D5: 768 + 512 + 512 -> 1024 -> 512,
 three 3-class heads) on the same in-memory tensors: 10,544 segments of
-random-but-learnable embeddings (:mod:`chroma.training.synthetic_embeddings`:
+random-but-learnable embeddings (:mod:`chroma_framework.training.synthetic_embeddings`:
 class-dependent means, realistic missingness).
 
 Times are CPU seconds of this process (``time.process_time``, one torch thread),
@@ -24,12 +24,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from chroma.config import load_config
-from chroma.model import build_model
-from chroma.training.data import PrecomputedSource, load_precomputed
-from chroma.training.loop import Trainer, prepare_config
-from chroma.training.metrics_log import read_records
-from chroma.training.synthetic_embeddings import write_learnable_embeddings
+
+from chroma_framework.config import load_config
+from chroma_framework.model_build import build_model
+from chroma_framework.training.data import PrecomputedSource, load_precomputed
+from chroma_framework.training.loop import Trainer, prepare_config
+from chroma_framework.training.metrics_log import read_records
+from chroma_framework.training.synthetic_embeddings import write_learnable_embeddings
 
 
 def bare_loop(config, data, epochs: int) -> list[float]:

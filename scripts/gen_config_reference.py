@@ -1,6 +1,6 @@
 """Generate ``docs/config-reference.md`` from the pydantic config models.
 
-The reference is rendered from :class:`chroma.config.ChromaConfig` (every nested
+The reference is rendered from :class:`chroma_framework.config.ChromaConfig` (every nested
 section) and from the config model of every installed first-party plugin, so it
 cannot drift from the code: ``tests/test_docs.py`` renders it again and compares.
 
@@ -270,7 +270,7 @@ def render_plugins() -> list[str]:
 
 def render() -> str:
     """The whole reference as Markdown."""
-    from chroma.config import ChromaConfig
+    from chroma_framework.config import ChromaConfig
 
     lines = [
         "# Configuration reference",
@@ -297,7 +297,7 @@ def render() -> str:
 
 def undocumented() -> list[str]:
     """YAML paths of config fields without a description (for the owners of the models)."""
-    from chroma.config import ChromaConfig
+    from chroma_framework.config import ChromaConfig
 
     found: list[str] = []
 

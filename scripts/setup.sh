@@ -10,9 +10,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --disable-pip-version-check torch==2.13.0
-editable=(-e ".[test,demo]")
-for plugin in plugins/*/; do
-    editable+=(-e "$plugin")
+# The contract, the framework (with the test tools), the demo and every plugin, editable.
+editable=(-e "./core[testing]" -e "./framework[plots,test]")
+for project in plugins/*/pyproject.toml; do
+    editable+=(-e "$(dirname "$project")")
 done
+editable+=(-e ./demo)
 "$PY" -m pip install -q --disable-pip-version-check "${editable[@]}"
 echo "chroma: environment ready in $VENV"

@@ -19,8 +19,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from chroma.cli import build_parser
-from chroma.config import load_config
+
+from chroma_framework.cli import build_parser
+from chroma_framework.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

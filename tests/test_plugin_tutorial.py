@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
 from chroma.plugins.registry import DISABLE_ENV, STRICT_ENV, PluginRegistry
 from chroma.testing import check_plugin
 

@@ -12,14 +12,16 @@ import subprocess
 import sys
 import textwrap
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
-from chroma.config import load_and_validate
-from chroma.model import build_model
+
 from chroma.plugins.registry import DISABLE_ENV, STRICT_ENV, PluginRegistry
 from chroma.testing import check_plugin
+from chroma_framework.config import load_and_validate
+from chroma_framework.model_build import build_model
 
 PYPROJECT = """
 [build-system]
@@ -30,7 +32,7 @@ build-backend = "hatchling.build"
 name = "{dist}"
 version = "0.3.0"
 description = "Throw-away third-party chroma fusion used by chroma-core's tests"
-dependencies = ["chroma-core>=0.1"]
+dependencies = ["chroma-core>=0.2"]
 
 [project.entry-points.chroma]
 {plugin} = "{package}.plugin"
@@ -41,6 +43,56 @@ packages = ["{package}"]
 
 PLUGIN = '''
 """Declares the fusion; imports no torch."""
+from pydantic import Field
+
+from chroma import FusionCapabilities, PluginConfig, PluginSpec, hookimpl
+
+
+class ProductConfig(PluginConfig):
+    rank: int = Field(default=8, gt=0)
+
+
+@hookimpl
+def chroma_plugins():
+    return [
+        PluginSpec(
+            name="{plugin}",
+            kind="fusion",
+            factory="{package}.fusion:ProductFusion",
+            config_model=ProductConfig,
+            capabilities=FusionCapabilities(test_config={{"rank": 4}}),
+            description="tanh of per-modality projections, concatenated, then Linear",
+        )
+    ]
+'''
+
+FUSION = '''
+"""The torch module."""
+import torch
+from torch import nn
+
+from chroma import FusionDims, FusionModule, FusionOutput
+
+
+class ProductFusion(FusionModule):
+    """Per-modality ``Linear(D_m, rank)`` -> tanh -> concat ``[B, M * rank]`` -> ``Linear`` -> ``[B, hidden_dim]``."""
+
+    name = "{plugin}"
+
+    def __init__(self, config, dims: FusionDims):
+        super().__init__(dims)
+        self.proj = nn.ModuleDict({{m: nn.Linear(d, config.rank) for m, d in self.input_dims.items()}})
+        self.out = nn.Linear(config.rank * len(self.input_dims), self.hidden_dim)
+
+    def fuse(self, embeddings, modality_mask, sequences):
+        parts = [torch.tanh(self.proj[m](embeddings[m])) for m in self.input_dims]
+        norms = torch.stack([p.norm(dim=1) for p in parts], dim=1)
+        return FusionOutput(self.out(torch.cat(parts, dim=1)), {{"projection_norms": norms}})
+
+'''
+
+PLUGIN_V1 = '''
+"""Declares the fusion the version-1 way (capability dict, keyword constructor); imports no torch."""
 from pydantic import Field
 
 from chroma.plugins import PluginConfig, PluginSpec, hookimpl
@@ -64,7 +116,7 @@ def chroma_plugins():
     ]
 '''
 
-FUSION = '''
+FUSION_V1 = '''
 """The torch module."""
 import torch
 from torch import nn
@@ -89,6 +141,9 @@ class ProductFusion(FusionModule):
 
 '''
 
+#: ``api version -> (plugin.py, fusion.py)``: version-1 plugins keep loading for one release.
+SOURCES = {2: (PLUGIN, FUSION), 1: (PLUGIN_V1, FUSION_V1)}
+
 LABELS = {
     "temporal_mode": ["past", "present", "future"],
     "spatial_mode": ["thing", "place", "person"],
@@ -102,23 +157,25 @@ def _pip(*args: str) -> None:
     assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
 
 
-def _write_package(root: Path, dist: str, package: str, plugin: str) -> Path:
+def _write_package(root: Path, dist: str, package: str, plugin: str, api: int) -> Path:
     project = root / dist
     (project / package).mkdir(parents=True)
     fmt = {"dist": dist, "package": package, "plugin": plugin}
     (project / "pyproject.toml").write_text(PYPROJECT.format(**fmt))
     (project / package / "__init__.py").write_text('"""Third-party chroma fusion (test)."""\n')
-    (project / package / "plugin.py").write_text(textwrap.dedent(PLUGIN.format(**fmt)))
-    (project / package / "fusion.py").write_text(textwrap.dedent(FUSION.format(**fmt)))
+    plugin_source, fusion_source = SOURCES[api]
+    (project / package / "plugin.py").write_text(textwrap.dedent(plugin_source.format(**fmt)))
+    (project / package / "fusion.py").write_text(textwrap.dedent(fusion_source.format(**fmt)))
     return project
 
 
+@pytest.mark.parametrize("api", [2, 1], ids=["api-v2", "api-v1-adapter"])
 def test_installed_third_party_fusion_is_discovered_selectable_and_passes_the_kit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     dist, package, plugin = f"chroma-tp-fusion-{tag}", f"chroma_tp_fusion_{tag}", f"tp_product_{tag}"
-    project = _write_package(tmp_path, dist, package, plugin)
+    project = _write_package(tmp_path, dist, package, plugin, api)
     monkeypatch.delenv(DISABLE_ENV, raising=False)
     monkeypatch.delenv(STRICT_ENV, raising=False)
     _pip("install", "--no-deps", "--no-build-isolation", "--no-index", str(project))
@@ -140,7 +197,11 @@ def test_installed_third_party_fusion_is_discovered_selectable_and_passes_the_ki
             f"model:\n  modalities: [text, midi]\n  fusion:\n    strategy: {plugin}\n    hidden_dim: 16\n    rank: 4\n"
         )
         config = load_and_validate(config_path, registry)
-        model = build_model(config, LABELS, {"text": 12, "midi": 10}, registry=registry).eval()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = build_model(config, LABELS, {"text": 12, "midi": 10}, registry=registry).eval()
+        deprecated = [w for w in caught if issubclass(w.category, DeprecationWarning) and "version-1" in str(w.message)]
+        assert bool(deprecated) == (api == 1), [str(w.message) for w in caught]
         assert type(model.fusion).__module__ == f"{package}.fusion"
         batch = {
             "modality_mask": torch.tensor([[True, False, True], [False, False, True], [False, False, False]]),

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chroma.cli import main
-from chroma.data.synthetic import write_synthetic
+
+from chroma_framework.cli import main
+from chroma_framework.data.synthetic import write_synthetic
 
 
 def write_config(root: Path) -> Path:

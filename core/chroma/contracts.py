@@ -14,6 +14,7 @@ Shapes use ``B`` for batch, ``S`` for audio samples, ``E`` for MIDI events,
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,8 +82,9 @@ class MidiBatch:
 
     def padding_mask(self) -> Tensor:
         """``[B, E]`` bool, True at valid events."""
-        positions = torch.arange(self.events.shape[1], device=self.events.device)
-        return positions[None, :] < self.lengths[:, None]
+        from chroma.pooling import length_mask
+
+        return length_mask(self.lengths, self.events.shape[1])
 
 
 @dataclass
@@ -151,8 +153,8 @@ class Encoder(nn.Module, ABC):
     sample_rate: int | None = None
     #: Width of :attr:`EncoderOutput.pooled`.
     output_dim: int
-    #: Whether :meth:`forward` returns a sequence for cross-attention.
-    returns_sequence: ClassVar[bool] = False
+    #: Whether :meth:`forward` returns a sequence for cross-attention (an instance may set it from its config).
+    returns_sequence: bool = False
     #: Width of :attr:`EncoderOutput.sequence` when it differs from ``output_dim`` (``None``: same).
     sequence_dim: int | None = None
 
@@ -165,14 +167,43 @@ class Encoder(nn.Module, ABC):
         return ""
 
 
+@dataclass(frozen=True)
+class FusionDims:
+    """What a fusion is built for.
+
+    Attributes:
+        inputs: pooled width per modality, e.g. ``{"text": 768, "audio": 512, "midi": 512}``.
+        hidden: width of :attr:`FusionOutput.hidden`.
+        sequences: width of each modality's optional sequence input (``{}``: none).
+        missing: ``"learned_null"`` (trainable vector per modality) or ``"zero"``.
+    """
+
+    inputs: Mapping[str, int]
+    hidden: int
+    sequences: Mapping[str, int] = field(default_factory=dict)
+    missing: str = "learned_null"
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.inputs) - set(MODALITIES))
+        if unknown:
+            raise ValueError(f"FusionDims: unknown modalities {unknown}; expected some of {', '.join(MODALITIES)}")
+        bad = {m: d for m, d in {**self.inputs, **self.sequences}.items() if int(d) <= 0}
+        if bad or self.hidden <= 0:
+            raise ValueError(
+                f"FusionDims: widths must be positive, got inputs={dict(self.inputs)} hidden={self.hidden}"
+            )
+        object.__setattr__(self, "inputs", {m: int(self.inputs[m]) for m in MODALITIES if m in self.inputs})
+        object.__setattr__(self, "sequences", {m: int(d) for m, d in self.sequences.items()})
+
+
 class FusionModule(nn.Module, ABC):
     """Base class of every fusion plugin.
 
     Args:
-        input_dims: pooled width per modality, e.g. ``{"text": 768, "audio": 512, "midi": 512}``.
-        hidden_dim: width of :attr:`FusionOutput.hidden`.
-        missing: ``"learned_null"`` (trainable vector per modality) or ``"zero"``.
-        sequence_dims: width of each modality's optional sequence input.
+        dims: input, hidden and sequence widths and the missing-modality strategy.
+
+    Version-1 plugins call ``super().__init__(input_dims, hidden_dim, missing, sequence_dims)``; that form
+    still works, with a DeprecationWarning, for one release.
     """
 
     name: ClassVar[str]
@@ -182,21 +213,32 @@ class FusionModule(nn.Module, ABC):
 
     def __init__(
         self,
-        input_dims: Mapping[str, int],
-        hidden_dim: int,
+        dims: FusionDims | Mapping[str, int] | None = None,
+        hidden_dim: int | None = None,
         missing: str = "learned_null",
         sequence_dims: Mapping[str, int] | None = None,
+        *,
+        input_dims: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         from chroma.missing import MissingModalityEmbedding
 
-        unknown = set(input_dims) - set(MODALITIES)
-        if unknown:
-            raise ValueError(f"{type(self).__name__}: unknown modalities {sorted(unknown)}")
-        self.input_dims = {m: int(input_dims[m]) for m in MODALITIES if m in input_dims}
-        self.sequence_dims = dict(sequence_dims or {})
-        self.hidden_dim = int(hidden_dim)
-        self.missing = MissingModalityEmbedding(self.input_dims, strategy=missing)
+        if not isinstance(dims, FusionDims):
+            widths = dims if dims is not None else input_dims
+            if widths is None or hidden_dim is None:
+                raise TypeError(f"{type(self).__name__}: FusionModule.__init__ takes one chroma.FusionDims")
+            warnings.warn(
+                f"{type(self).__name__}: FusionModule(input_dims, hidden_dim, missing, sequence_dims) is the "
+                "version-1 signature; pass one chroma.FusionDims",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            dims = FusionDims(dict(widths), int(hidden_dim), dict(sequence_dims or {}), missing)
+        self.dims = dims
+        self.input_dims = dict(dims.inputs)
+        self.sequence_dims = dict(dims.sequences)
+        self.hidden_dim = dims.hidden
+        self.missing = MissingModalityEmbedding(self.input_dims, strategy=dims.missing)
 
     def forward(
         self,

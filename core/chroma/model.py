@@ -22,13 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from chroma.config.errors import ConfigError
-from chroma.config.model import EncoderSection
-from chroma.config.schema import ChromaConfig
 from chroma.contracts import Encoder, EncoderOutput, FusionModule
 from chroma.heads import ClassificationHeads
 from chroma.modality import MODALITIES, modality_index
-from chroma.plugins.registry import PluginRegistry, get_registry
 
 
 @dataclass
@@ -120,7 +116,7 @@ class ChromaModel(nn.Module):
             self.encoders[modality].requires_grad_(False)
         used = torch.tensor([m in self.modalities for m in MODALITIES])
         self.register_buffer("used_modalities", used, persistent=False)
-        #: What :func:`build_model` needs to rebuild this model (filled by build_model).
+        #: What a builder needs to rebuild this model (filled by ``chroma_framework.model_build``).
         self.build_info: dict[str, Any] = {}
 
     def train(self, mode: bool = True) -> ChromaModel:
@@ -163,7 +159,9 @@ class ChromaModel(nn.Module):
             elif modality in self.encoders and batch.get(modality) is not None:
                 out = self._encode(modality, batch[modality], present)
                 if out is None:
-                    embeddings[modality] = torch.zeros(mask.shape[0], self.fusion.input_dims[modality], device=mask.device)
+                    embeddings[modality] = torch.zeros(
+                        mask.shape[0], self.fusion.input_dims[modality], device=mask.device
+                    )
                     continue
                 embeddings[modality] = out.pooled
                 if out.sequence is not None and self.fusion.uses_sequences:
@@ -183,117 +181,3 @@ class ChromaModel(nn.Module):
         fused = self.fusion(embeddings, mask, sequences or None)
         logits = self.heads(fused.hidden)
         return ModelOutput(logits, fused.hidden, dict(fused.weights), embeddings, mask)
-
-
-def _inherit_preprocessing(
-    config: ChromaConfig, kind: str, section: EncoderSection, registry: PluginRegistry
-) -> dict[str, Any]:
-    """The section's plugin options plus preprocessing-wide settings the plugin takes and the section leaves unset.
-
-    ``preprocessing.midi.tokenization`` selects the token stream of every token-based MIDI encoder.
-    """
-    options = section.plugin_options()
-    inherited = {"midi_encoder": {"tokenization": config.preprocessing.midi.tokenization}}.get(kind, {})
-    record = registry.get(kind, section.type, section.provider, yaml_path=f"model.{kind}")
-    fields = record.spec.config_model.model_fields if record.spec is not None else {}
-    for key, value in inherited.items():
-        if value is not None and key in fields and key not in options:
-            options[key] = value
-    return options
-
-
-def build_model(
-    config: ChromaConfig,
-    labels: Mapping[str, Sequence[str]],
-    input_dims: Mapping[str, int] | None = None,
-    registry: PluginRegistry | None = None,
-) -> ChromaModel:
-    """Build the model a config describes; deterministic from ``(config, labels, input_dims)``.
-
-    Args:
-        config: the validated configuration.
-        labels: ``{head: class names}``; must cover every ``config.data.labels`` column.
-        input_dims: ``{modality: width}`` of precomputed embeddings. A modality listed
-            here gets no encoder (fast path); every other modality in
-            ``config.model.modalities`` is encoded by its ``model.<modality>_encoder`` plugin.
-        registry: plugin registry (default: the process-wide one).
-
-    Raises:
-        ConfigError: missing label classes, or a modality with neither an encoder nor a width.
-        chroma.plugins.errors.PluginError: plugin selection problems.
-    """
-    registry = (registry or get_registry()).with_disabled(config.plugins.disable)
-    missing_heads = [col for col in config.data.labels if col not in labels]
-    if missing_heads:
-        raise ConfigError(
-            f"data.labels: no classes given for label column(s) {missing_heads}; got classes for {sorted(labels)}"
-        )
-    heads = {col: list(labels[col]) for col in config.data.labels}
-    precomputed = {m: int(d) for m, d in (input_dims or {}).items()}
-    unknown = set(precomputed) - set(MODALITIES)
-    if unknown:
-        raise ValueError(f"input_dims: unknown modalities {sorted(unknown)}; expected {', '.join(MODALITIES)}")
-
-    model_cfg = config.model
-    encoders: dict[str, Encoder] = {}
-    dims: dict[str, int] = {}
-    sequence_dims: dict[str, int] = {}
-    frozen: list[str] = []
-    for modality in (m for m in MODALITIES if m in model_cfg.modalities):
-        section = getattr(model_cfg, f"{modality}_encoder")
-        if modality in precomputed:
-            dims[modality] = precomputed[modality]
-            continue
-        if section is None:
-            raise ConfigError(
-                f"model.modalities includes {modality!r} but model.{modality}_encoder is not set and no "
-                f"precomputed {modality} embedding width was given; add a model.{modality}_encoder section, "
-                f"precompute {modality} embeddings, or remove {modality!r} from model.modalities"
-            )
-        kind = f"{modality}_encoder"
-        options = _inherit_preprocessing(config, kind, section, registry)
-        encoder = registry.build_encoder(kind, section.type, options, section.provider)
-        encoders[modality] = encoder
-        dims[modality] = encoder.output_dim
-        if encoder.returns_sequence:
-            sequence_dims[modality] = int(encoder.sequence_dim or encoder.output_dim)
-        if section.frozen:
-            frozen.append(modality)
-
-    fusion_cfg = model_cfg.fusion
-    fusion = registry.build_fusion(
-        fusion_cfg.strategy,
-        fusion_cfg.plugin_options(),
-        input_dims=dims,
-        hidden_dim=fusion_cfg.hidden_dim,
-        missing=model_cfg.missing,
-        sequence_dims=sequence_dims,
-        provider=fusion_cfg.provider,
-    )
-    model = ChromaModel(
-        fusion,
-        heads,
-        encoders,
-        modality_dropout=model_cfg.modality_dropout,
-        frozen_encoders=frozen,
-        head_dropout=model_cfg.head_dropout,
-    )
-    fusion_record = registry.get("fusion", fusion_cfg.strategy, fusion_cfg.provider)
-    model.build_info = {
-        "labels": heads,
-        "input_dims": precomputed,
-        "fusion_input_dims": dims,
-        "sequence_dims": sequence_dims,
-        "hidden_dim": fusion_cfg.hidden_dim,
-        "modalities": list(model.modalities),
-        "fusion": {
-            "name": fusion_record.name,
-            "distribution": fusion_record.distribution,
-            "version": fusion_record.dist_version,
-        },
-        "encoders": {
-            m: {"name": e.name, "version": e.version, "output_dim": e.output_dim, "frozen": m in frozen}
-            for m, e in encoders.items()
-        },
-    }
-    return model

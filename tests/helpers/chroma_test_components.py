@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
-from chroma.contracts import AudioBatch, Encoder, EncoderOutput, FusionModule, FusionOutput, MidiBatch
-from chroma.modality import MODALITIES
 from torch import Tensor, nn
+
+from chroma import AudioBatch, Encoder, EncoderOutput, FusionDims, FusionModule, FusionOutput, MidiBatch
+from chroma.modality import MODALITIES
 
 
 class ConcatFusion(FusionModule):
@@ -13,8 +14,8 @@ class ConcatFusion(FusionModule):
 
     name = "test_concat"
 
-    def __init__(self, config, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, config, dims: FusionDims) -> None:
+        super().__init__(dims)
         self.proj = nn.Sequential(nn.Linear(sum(self.input_dims.values()), self.hidden_dim), nn.Dropout(config.dropout))
 
     def fuse(self, embeddings, modality_mask, sequences) -> FusionOutput:
@@ -27,8 +28,8 @@ class AttnFusion(FusionModule):
     name = "test_attn"
     uses_sequences = True
 
-    def __init__(self, config, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, config, dims: FusionDims) -> None:
+        super().__init__(dims)
         self.proj = nn.Linear(sum(self.input_dims.values()), self.hidden_dim)
         self.seq_proj = nn.ModuleDict({m: nn.Linear(d, self.hidden_dim) for m, d in self.sequence_dims.items()})
         self.attn = nn.MultiheadAttention(self.hidden_dim, config.attention_heads, batch_first=True)
@@ -93,12 +94,12 @@ class AudioEncoder(Encoder):
         return EncoderOutput(feats.sum(1) / valid.sum(1, keepdim=True).clamp(min=1))
 
 
-def build_concat_fusion(config, **kwargs) -> ConcatFusion:
-    return ConcatFusion(config, **kwargs)
+def build_concat_fusion(config, dims: FusionDims) -> ConcatFusion:
+    return ConcatFusion(config, dims)
 
 
-def build_attn_fusion(config, **kwargs) -> AttnFusion:
-    return AttnFusion(config, **kwargs)
+def build_attn_fusion(config, dims: FusionDims) -> AttnFusion:
+    return AttnFusion(config, dims)
 
 
 def build_midi_encoder(config) -> MidiEncoder:
@@ -109,6 +110,6 @@ def build_audio_encoder(config) -> AudioEncoder:
     return AudioEncoder(config)
 
 
-def build_not_a_module(config, **kwargs) -> nn.Linear:
+def build_not_a_module(config, dims: FusionDims) -> nn.Linear:
     """A broken factory: returns a plain ``nn.Linear`` instead of a chroma module."""
     return nn.Linear(len(MODALITIES), 1)

@@ -7,8 +7,9 @@ this module from a temporary ``entry_points.txt``.
 
 from __future__ import annotations
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
 from pydantic import Field
+
+from chroma import FusionCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class ConcatFusionConfig(PluginConfig):
@@ -47,14 +48,13 @@ SPECS: tuple[PluginSpec, ...] = (
         "fusion",
         f"{_COMPONENTS}:build_attn_fusion",
         AttnFusionConfig,
-        capabilities={"uses_sequences": True},
+        capabilities=FusionCapabilities(test_max_examples=3),
     ),
     PluginSpec(
         "test_midi",
         "midi_encoder",
         f"{_COMPONENTS}:build_midi_encoder",
         MidiEncoderConfig,
-        capabilities={"returns_sequence": True},
     ),
     PluginSpec("test_audio", "audio_encoder", f"{_COMPONENTS}:build_audio_encoder", AudioEncoderConfig),
 )

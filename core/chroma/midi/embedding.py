@@ -10,12 +10,6 @@ from chroma.midi.token_options import MidiTokenOptions
 from chroma.midi.tokenize import PAD_ID, MidiTokenizer, Vocabulary, tokenize_batch
 
 
-def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
-    """Mean of ``x [B, T, D]`` over positions where ``mask [B, T]`` is True -> ``[B, D]`` (0 where none)."""
-    weights = mask.to(x.dtype).unsqueeze(-1)
-    return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-
-
 class MidiTokenEmbedding(nn.Module):
     """MidiBatch -> embedded tokens with a learned CLS token first.
 

@@ -1,5 +1,8 @@
 """Which first-party distribution provides each first-party plugin name.
 
+A test (``tests/test_first_party.py``) keeps this table equal to what the packages under ``plugins/`` and
+``framework/`` declare.
+
 Used for the ``pip install chroma-...`` hint when a config names a first-party
 plugin whose package is not installed, and to tell first-party plugins from
 external ones (``CHROMA_DISABLE_PLUGINS=*`` disables external plugins only).
@@ -27,8 +30,8 @@ FIRST_PARTY_PLUGINS: dict[str, FirstParty] = {
     "early": FirstParty("fusion", "chroma-fusion-early"),
     "cross_attention": FirstParty("fusion", "chroma-fusion-crossattn"),
     "gated": FirstParty("fusion", "chroma-fusion-gated"),
-    "precomputed": FirstParty("text_encoder", "chroma-core"),
-    "hf_text": FirstParty("text_encoder", "chroma-core"),
+    "hf_text": FirstParty("text_encoder", "chroma-text-hf"),
+    "precomputed": FirstParty("text_encoder", "chroma-framework"),
 }
 
 FIRST_PARTY_DISTRIBUTIONS: frozenset[str] = frozenset(fp.distribution for fp in FIRST_PARTY_PLUGINS.values())

@@ -15,7 +15,7 @@ Status of a record:
 * ``active`` -- selectable;
 * ``disabled`` -- named in ``CHROMA_DISABLE_PLUGINS`` (plugin or distribution names,
   ``*`` for every external plugin) or in the config's ``plugins.disable``;
-* ``incompatible`` -- ``spec.api_version`` differs from :data:`CHROMA_API_VERSION`;
+* ``incompatible`` -- ``spec.api_version`` is not in :data:`SUPPORTED_API_VERSIONS`;
 * ``error`` -- the entry point, its hook or a returned spec failed; ``error`` says why.
 """
 
@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import os
 import re
 import traceback
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -34,8 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import ValidationError
 
-from chroma.config.errors import ConfigError, error_lines
-from chroma.config.model import EncoderSection, FusionSection
+from chroma.errors import ConfigError, error_lines
 from chroma.plugins import hookspecs
 from chroma.plugins.errors import (
     PluginConflictError,
@@ -46,10 +47,10 @@ from chroma.plugins.errors import (
 )
 from chroma.plugins.first_party import FIRST_PARTY_DISTRIBUTIONS, FIRST_PARTY_PLUGINS
 from chroma.plugins.hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME
-from chroma.plugins.spec import CHROMA_API_VERSION, PLUGIN_KINDS, PluginConfig, PluginSpec
+from chroma.plugins.spec import CHROMA_API_VERSION, PLUGIN_KINDS, SUPPORTED_API_VERSIONS, PluginConfig, PluginSpec
 
 if TYPE_CHECKING:  # torch-backed types, imported lazily at build time
-    from chroma.contracts import Encoder, FusionModule
+    from chroma.contracts import Encoder, FusionDims, FusionModule
 
 #: Comma-separated plugin or distribution names to disable; ``*`` disables every external plugin.
 DISABLE_ENV = "CHROMA_DISABLE_PLUGINS"
@@ -114,7 +115,7 @@ class PluginRecord:
             "status": self.status,
             "error": self.error,
             "api_version": spec.api_version if spec else None,
-            "capabilities": dict(spec.capabilities) if spec else {},
+            "capabilities": _capabilities_dict(spec) if spec else {},
             "description": spec.description if spec else "",
             "entry_point": self.entry_point,
         }
@@ -207,7 +208,7 @@ class PluginRegistry:
 
     @staticmethod
     def _record_for(spec: PluginSpec, dist: str, version: str, entry_point: str | None) -> PluginRecord:
-        if spec.api_version != CHROMA_API_VERSION:
+        if spec.api_version not in SUPPORTED_API_VERSIONS:
             newer = spec.api_version > CHROMA_API_VERSION
             return PluginRecord(
                 spec.name,
@@ -368,9 +369,16 @@ class PluginRegistry:
 
     # ----------------------------------------------------------------- building
     def plugin_config(
-        self, record: PluginRecord, options: Mapping[str, Any] | PluginConfig | None, yaml_path: str
+        self,
+        record: PluginRecord,
+        options: Mapping[str, Any] | PluginConfig | None,
+        yaml_path: str,
+        section_keys: Iterable[str] = (),
     ) -> PluginConfig:
         """Validate ``options`` with the plugin's own config model.
+
+        ``section_keys`` are the keys the surrounding YAML section takes besides the plugin's own
+        (named in the message, so a misplaced framework key is easy to spot).
 
         Raises:
             ConfigError: with the YAML path of each bad key, the plugin and its allowed keys.
@@ -387,7 +395,7 @@ class PluginRegistry:
             context = f" for {record.kind} plugin {record.name!r} ({record.provider})"
             lines = error_lines(exc, root=spec.config_model, prefix=yaml_path, context=context)
             keys = ", ".join(sorted(spec.config_model.model_fields)) or "none"
-            section = FusionSection if record.kind == "fusion" else EncoderSection
+            section = sorted(section_keys)
             raise ConfigError(
                 "\n".join(
                     [
@@ -398,7 +406,7 @@ class PluginRegistry:
                             if any("; allowed keys:" in line for line in lines)
                             else [f"  allowed keys of {record.name!r}: {keys}"]
                         ),
-                        f"  (keys every {yaml_path} section takes: {', '.join(sorted(section.model_fields))})",
+                        *([f"  (keys every {yaml_path} section takes: {', '.join(section)})"] if section else []),
                     ]
                 )
             ) from None
@@ -421,6 +429,7 @@ class PluginRegistry:
         provider: str | None = None,
         *,
         yaml_path: str | None = None,
+        section_keys: Iterable[str] = (),
     ) -> Encoder:
         """Build encoder plugin ``name`` of ``kind`` (``audio_encoder``/``midi_encoder``/``text_encoder``).
 
@@ -435,7 +444,7 @@ class PluginRegistry:
             raise ValueError(f"build_encoder: {kind!r} is not an encoder kind")
         path = yaml_path or f"model.{kind}"
         record = self.get(kind, name, provider, yaml_path=f"{path}.type")
-        config = self.plugin_config(record, options, path)
+        config = self.plugin_config(record, options, path, section_keys)
         encoder = self._factory(record)(config)
         modality = kind.removesuffix("_encoder")
         if not isinstance(encoder, Encoder):
@@ -455,24 +464,18 @@ class PluginRegistry:
         name: str,
         options: Mapping[str, Any] | PluginConfig | None = None,
         *,
-        input_dims: Mapping[str, int],
-        hidden_dim: int,
-        missing: str = "learned_null",
-        sequence_dims: Mapping[str, int] | None = None,
+        dims: FusionDims,
         provider: str | None = None,
         yaml_path: str = "model.fusion",
+        section_keys: Iterable[str] = (),
     ) -> FusionModule:
-        """Build fusion plugin ``name`` over ``input_dims`` (``{modality: pooled width}``)."""
+        """Build fusion plugin ``name`` for ``dims`` (input, hidden and sequence widths, missing strategy)."""
         from chroma.contracts import FusionModule
 
         record = self.get("fusion", name, provider, yaml_path=f"{yaml_path}.strategy")
-        config = self.plugin_config(record, options, yaml_path)
-        fusion = self._factory(record)(
-            config,
-            input_dims=dict(input_dims),
-            hidden_dim=hidden_dim,
-            missing=missing,
-            sequence_dims=dict(sequence_dims or {}),
+        config = self.plugin_config(record, options, yaml_path, section_keys)
+        fusion = build_fusion_module(
+            self._factory(record), config, dims, record.spec.api_version if record.spec else None
         )
         if not isinstance(fusion, FusionModule):
             raise PluginLoadError(
@@ -480,6 +483,49 @@ class PluginRegistry:
                 "expected a chroma.contracts.FusionModule subclass"
             )
         return fusion
+
+
+def _takes_version1_keywords(factory: Any) -> bool:
+    """Whether ``factory`` has the version-1 signature ``(config, *, input_dims, hidden_dim, ...)``."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return "input_dims" in parameters or (
+        "dims" not in parameters and any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    )
+
+
+def build_fusion_module(factory: Any, config: PluginConfig, dims: FusionDims, api_version: int | None) -> FusionModule:
+    """Call a fusion factory the way its API version expects.
+
+    Version 1 (declared, or recognised by its ``input_dims`` / ``**kwargs`` signature, since version-1 specs
+    did not have to state their version) gets four loose keywords and a DeprecationWarning.
+    """
+    if api_version == 1 or _takes_version1_keywords(factory):
+        warnings.warn(
+            f"fusion factory {getattr(factory, '__qualname__', factory)!r} has the version-1 signature "
+            "(config, *, input_dims, hidden_dim, missing, sequence_dims); take (config, dims: chroma.FusionDims)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return factory(
+            config,
+            input_dims=dict(dims.inputs),
+            hidden_dim=dims.hidden,
+            missing=dims.missing,
+            sequence_dims=dict(dims.sequences),
+        )
+    return factory(config, dims)
+
+
+def _capabilities_dict(spec: PluginSpec) -> dict[str, Any]:
+    """The spec's capabilities as JSON-ready values, defaults left out."""
+    caps = spec.kit
+    defaults = type(caps)()
+    return {
+        f.name: value for f in dataclasses.fields(caps) if (value := getattr(caps, f.name)) != getattr(defaults, f.name)
+    }
 
 
 _REGISTRY: PluginRegistry | None = None

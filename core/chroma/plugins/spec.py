@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-#: Version of the plugin contract this core implements. A plugin whose
-#: ``api_version`` differs is listed as ``incompatible`` and never built.
-CHROMA_API_VERSION = 1
+from chroma.capabilities import Capabilities, EncoderCapabilities, FusionCapabilities, capabilities_from_dict
+
+#: Version of the plugin contract this core implements.
+#: 2: typed capabilities (:mod:`chroma.capabilities`); fusions built as ``factory(config, dims)`` with
+#: :class:`chroma.contracts.FusionDims`.
+CHROMA_API_VERSION = 2
+#: Versions this core still builds. Version-1 plugins (capability dicts, fusions built with the keywords
+#: ``input_dims, hidden_dim, missing, sequence_dims``) load through an adapter, with a DeprecationWarning,
+#: for this release; any other version is listed as ``incompatible`` and never built.
+SUPPORTED_API_VERSIONS: tuple[int, ...] = (1, 2)
 
 PluginKind = Literal["audio_encoder", "midi_encoder", "text_encoder", "fusion"]
 PLUGIN_KINDS: tuple[str, ...] = ("audio_encoder", "midi_encoder", "text_encoder", "fusion")
@@ -48,14 +57,13 @@ class PluginSpec:
         kind: one of :data:`PLUGIN_KINDS`.
         factory: ``"module:attr"`` of the callable that builds the module, usually the class itself.
             Encoders: ``factory(config) -> Encoder``.
-            Fusions: ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims) -> FusionModule``.
+            Fusions: ``factory(config, dims: FusionDims) -> FusionModule``.
         config_model: the plugin's :class:`PluginConfig` subclass (importable without torch).
-        api_version: the :data:`CHROMA_API_VERSION` the plugin was written for.
-        capabilities: free-form flags the contract kit reads, e.g.
-            ``{"returns_sequence": True}``, ``{"uses_sequences": True}``, ``{"pretrained": True}``;
-            ``test_config`` (small options for the contract kit) or ``test_fixture``
-            (``"module:attr"`` of ``fn(directory) -> options`` that writes e.g. a tiny
-            random-init checkpoint into ``directory`` for the kit to load).
+        api_version: the :data:`CHROMA_API_VERSION` the plugin was written for. Left unset it is
+            inferred: 1 for a spec giving the version-1 capabilities dict, else the current version.
+        capabilities: :class:`~chroma.capabilities.EncoderCapabilities` or
+            :class:`~chroma.capabilities.FusionCapabilities` (default: the kind's defaults). A version-1
+            plugin may still give the old dict; it is converted with a DeprecationWarning.
         description: one line for ``chroma plugins``.
     """
 
@@ -63,23 +71,52 @@ class PluginSpec:
     kind: PluginKind
     factory: str
     config_model: type[PluginConfig] = PluginConfig
-    api_version: int = CHROMA_API_VERSION
-    capabilities: dict[str, Any] = field(default_factory=dict)
+    api_version: int | None = None
+    capabilities: Capabilities | Mapping[str, Any] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
             raise ValueError(f"plugin name {self.name!r} must match {_NAME_RE.pattern}")
         if self.kind not in PLUGIN_KINDS:
-            raise ValueError(
-                f"plugin {self.name!r}: kind {self.kind!r} is not one of {', '.join(PLUGIN_KINDS)}"
-            )
+            raise ValueError(f"plugin {self.name!r}: kind {self.kind!r} is not one of {', '.join(PLUGIN_KINDS)}")
         if not _FACTORY_RE.match(self.factory):
-            raise ValueError(
-                f"plugin {self.name!r}: factory {self.factory!r} must look like 'package.module:attr'"
-            )
+            raise ValueError(f"plugin {self.name!r}: factory {self.factory!r} must look like 'package.module:attr'")
         if not (isinstance(self.config_model, type) and issubclass(self.config_model, PluginConfig)):
             raise ValueError(f"plugin {self.name!r}: config_model must subclass chroma.plugins.PluginConfig")
+        if self.api_version is None:
+            inferred = 1 if isinstance(self.capabilities, Mapping) else CHROMA_API_VERSION
+            object.__setattr__(self, "api_version", inferred)
+        object.__setattr__(self, "capabilities", self._typed_capabilities())
+
+    def _typed_capabilities(self) -> Capabilities:
+        expected: type[Capabilities] = FusionCapabilities if self.kind == "fusion" else EncoderCapabilities
+        caps = self.capabilities
+        if caps is None:
+            return expected()
+        if isinstance(caps, Mapping):
+            if self.api_version != 1:
+                raise ValueError(
+                    f"plugin {self.name!r}: capabilities must be a {expected.__name__} "
+                    f"(a dict is accepted only from api_version=1 plugins)"
+                )
+            warnings.warn(
+                f"plugin {self.name!r} uses the version-1 capabilities dict; declare "
+                f"capabilities={expected.__name__}(...) and api_version={CHROMA_API_VERSION}",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            return capabilities_from_dict(self.kind, caps, self.name)
+        if not isinstance(caps, expected):
+            raise ValueError(f"plugin {self.name!r}: a {self.kind} plugin declares {expected.__name__}, got {caps!r}")
+        return caps
+
+    @property
+    def kit(self) -> Capabilities:
+        """The typed capabilities (never a dict after construction)."""
+        caps = self.capabilities
+        assert isinstance(caps, EncoderCapabilities | FusionCapabilities)
+        return caps
 
     def load_factory(self) -> Any:
         """Import and return the factory callable (this is where torch gets imported)."""

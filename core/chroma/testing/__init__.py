@@ -6,10 +6,10 @@
 * :mod:`chroma.testing.strategies` — public Hypothesis strategies for masked
   multimodal batches, audio and MIDI batches.
 
-Checks are chosen by plugin kind and capabilities (``uses_sequences``,
-``returns_sequence``, ``pretrained``); a plugin's ``test_config`` capability gives
-the small options the kit builds it with, or its ``test_fixture`` writes a tiny
-checkpoint the kit loads (pretrained encoders).
+Checks are chosen by plugin kind and by what the built module declares
+(``Encoder.returns_sequence``, ``FusionModule.uses_sequences``); a plugin's typed
+capabilities (:mod:`chroma.capabilities`) give the small ``test_config`` the kit builds
+it with, or a ``test_fixture`` that writes a tiny checkpoint the kit loads (pretrained encoders).
 """
 
 from chroma.testing import strategies

@@ -127,14 +127,6 @@ def check_encoder_declares_contract(target: ContractTarget) -> None:
     declared = getattr(type(encoder), "name", target.name)
     if declared != target.name:
         raise AssertionError(f"{target!r}: class name attribute {declared!r} != plugin name {target.name!r}")
-    if (
-        "returns_sequence" in target.capabilities
-        and bool(target.capabilities["returns_sequence"]) != encoder.returns_sequence
-    ):
-        raise AssertionError(
-            f"{target!r}: capability returns_sequence={target.capabilities['returns_sequence']} "
-            f"but the class says {encoder.returns_sequence}"
-        )
 
 
 def check_encoder_output_shape(target: ContractTarget) -> None:
@@ -258,7 +250,7 @@ def check_encoder_sequence_contract(target: ContractTarget) -> None:
 
 
 def encoder_checks(target: ContractTarget) -> Iterator[Check]:
-    """The checks that apply to ``target``, chosen by its modality and capabilities."""
+    """The checks that apply to ``target``, chosen by its modality and what the built encoder declares."""
     yield check_encoder_declares_contract
     yield check_encoder_output_shape
     yield check_encoder_degenerate_inputs
@@ -268,5 +260,5 @@ def encoder_checks(target: ContractTarget) -> Iterator[Check]:
     yield check_encoder_eval_determinism
     yield check_encoder_state_round_trip
     yield check_encoder_config_round_trip
-    if target.capability("returns_sequence"):
+    if target.module_flag("returns_sequence"):
         yield check_encoder_sequence_contract

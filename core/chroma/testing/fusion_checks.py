@@ -76,11 +76,6 @@ def check_fusion_declares_contract(target: ContractTarget) -> None:
     declared = getattr(type(fusion), "name", target.name)
     if declared != target.name:
         raise AssertionError(f"{target!r}: class name attribute {declared!r} != plugin name {target.name!r}")
-    if "uses_sequences" in target.capabilities and bool(target.capabilities["uses_sequences"]) != fusion.uses_sequences:
-        raise AssertionError(
-            f"{target!r}: capability uses_sequences={target.capabilities['uses_sequences']} "
-            f"but the class says {fusion.uses_sequences}"
-        )
 
 
 def check_fusion_output_shape(target: ContractTarget) -> None:
@@ -285,7 +280,7 @@ def check_fusion_sequences(target: ContractTarget) -> None:
 
 
 def fusion_checks(target: ContractTarget) -> Iterator[Check]:
-    """The checks that apply to ``target``, chosen by its capabilities."""
+    """The checks that apply to ``target``, chosen by what the built fusion declares."""
     yield check_fusion_declares_contract
     yield check_fusion_output_shape
     yield check_fusion_finite_every_mask_pattern
@@ -296,5 +291,5 @@ def fusion_checks(target: ContractTarget) -> Iterator[Check]:
     yield check_fusion_state_round_trip
     yield check_fusion_config_round_trip
     yield check_fusion_zero_missing
-    if target.capability("uses_sequences"):
+    if target.module_flag("uses_sequences"):
         yield check_fusion_sequences

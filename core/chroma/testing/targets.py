@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from chroma.contracts import Encoder, FusionModule
+from chroma.capabilities import Capabilities, EncoderCapabilities, FusionCapabilities
+from chroma.contracts import Encoder, FusionDims, FusionModule
 from chroma.plugins.spec import PLUGIN_KINDS, PluginConfig, PluginSpec, import_object
 
 __all__ = ["ContractTarget", "SkipCheck", "as_targets", "target_from_spec"]
@@ -42,11 +43,11 @@ class ContractTarget:
     Attributes:
         name: plugin name, used in test ids.
         kind: one of :data:`chroma.plugins.PLUGIN_KINDS` (``None`` allowed only with ``load_error``).
-        factory: encoders: ``factory(config) -> Encoder``; fusions:
-            ``factory(config, *, input_dims, hidden_dim, missing, sequence_dims) -> FusionModule``.
+        factory: encoders: ``factory(config) -> Encoder``; fusions: ``factory(config, dims) -> FusionModule``.
         config_model: the plugin's config model.
         options: small config options to build with (e.g. the spec's ``test_config`` capability).
-        capabilities: flags selecting checks (``uses_sequences``, ``returns_sequence``, ``pretrained`` ...).
+        capabilities: the spec's typed capabilities (kit settings; ``pretrained``). Which checks run
+            also depends on the built module (``returns_sequence``, ``uses_sequences``), see :meth:`module_flag`.
         input_dims: fusion input widths.
         hidden_dim: fusion output width.
         sequence_dims: fusion sequence widths (used when ``uses_sequences``).
@@ -58,7 +59,7 @@ class ContractTarget:
     factory: Callable[..., nn.Module] | None
     config_model: type[PluginConfig] = PluginConfig
     options: Mapping[str, Any] = field(default_factory=dict)
-    capabilities: Mapping[str, Any] = field(default_factory=dict)
+    capabilities: Capabilities | None = None
     input_dims: Mapping[str, int] = field(default_factory=lambda: dict(SMALL_INPUT_DIMS))
     hidden_dim: int = SMALL_HIDDEN_DIM
     sequence_dims: Mapping[str, int] = field(default_factory=lambda: dict(SMALL_SEQUENCE_DIMS))
@@ -67,6 +68,9 @@ class ContractTarget:
     def __post_init__(self) -> None:
         if self.kind not in PLUGIN_KINDS and self.load_error is None:
             raise ValueError(f"contract target {self.name!r}: kind {self.kind!r} is not one of {PLUGIN_KINDS}")
+        if self.capabilities is None:
+            default = FusionCapabilities() if self.kind == "fusion" else EncoderCapabilities()
+            object.__setattr__(self, "capabilities", default)
 
     def __repr__(self) -> str:  # shown in pytest ids and failure messages
         return f"<{self.kind or 'unloaded'} plugin {self.name!r}>"
@@ -76,7 +80,16 @@ class ContractTarget:
         return self.kind == "fusion"
 
     def capability(self, key: str, default: Any = False) -> Any:
-        return self.capabilities.get(key, default)
+        """A typed capability's value (``default`` when the kind has no such field or it is unset)."""
+        value = getattr(self.capabilities, key, None)
+        return default if value is None else value
+
+    def module_flag(self, attribute: str) -> bool:
+        """``attribute`` of a freshly built module (``False`` when it cannot be built: the load check reports that)."""
+        try:
+            return bool(getattr(self.build(), attribute, False))
+        except Exception:
+            return False
 
     def config(self, options: Mapping[str, Any] | None = None) -> PluginConfig:
         """The validated config for ``options`` (default: the target's small options)."""
@@ -106,13 +119,8 @@ class ContractTarget:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             if self.is_fusion:
-                module = self.factory(
-                    cfg,
-                    input_dims=dict(self.input_dims),
-                    hidden_dim=self.hidden_dim,
-                    missing=missing,
-                    sequence_dims=dict(self.sequence_dims),
-                )
+                dims = FusionDims(dict(self.input_dims), self.hidden_dim, dict(self.sequence_dims), missing)
+                module = self.factory(cfg, dims)
             else:
                 module = self.factory(cfg)
         expected = FusionModule if self.is_fusion else Encoder
@@ -137,19 +145,22 @@ def fixture_options(fixture: str) -> dict[str, Any]:
 
 def _spec_test_options(spec: PluginSpec) -> dict[str, Any]:
     """The spec's ``test_fixture`` options, else its ``test_config``, else none."""
-    fixture = spec.capabilities.get("test_fixture")
+    caps = spec.kit
+    fixture = getattr(caps, "test_fixture", None)
     if fixture:
         return fixture_options(fixture)
-    return dict(spec.capabilities.get("test_config", {}))
+    return dict(caps.test_config)
 
 
 def target_from_spec(spec: PluginSpec, options: Mapping[str, Any] | None = None) -> ContractTarget:
     """Target for a spec, built with ``options`` or else its ``test_fixture`` / ``test_config`` capability."""
     try:
         factory = spec.load_factory()
+        if spec.kind == "fusion":
+            factory = _fusion_factory(factory, spec.api_version)
         test_options = _spec_test_options(spec) if options is None else dict(options)
         error = None
-    except Exception as exc:  # noqa: BLE001 - reported by the loading check
+    except Exception as exc:
         factory, test_options = None, {}
         error = f"loading {spec.name!r} ({spec.factory!r}) failed: {type(exc).__name__}: {exc}"
     return ContractTarget(
@@ -158,9 +169,19 @@ def target_from_spec(spec: PluginSpec, options: Mapping[str, Any] | None = None)
         factory=factory,
         config_model=spec.config_model,
         options=dict(test_options),
-        capabilities=dict(spec.capabilities),
+        capabilities=spec.kit,
         load_error=error,
     )
+
+
+def _fusion_factory(factory: Callable[..., nn.Module], api_version: int) -> Callable[..., nn.Module]:
+    """``factory(config, dims)`` for a fusion factory of any supported API version."""
+    from chroma.plugins.registry import build_fusion_module
+
+    def build(config: PluginConfig, dims: FusionDims) -> nn.Module:
+        return build_fusion_module(factory, config, dims, api_version)
+
+    return build
 
 
 def _wants_config(cls: type) -> bool:
@@ -176,8 +197,8 @@ def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget
 
     if issubclass(cls, FusionModule):
 
-        def build_fusion(cfg: PluginConfig, **kwargs: Any) -> nn.Module:
-            return cls(cfg, **kwargs) if takes_config else cls(**kwargs)
+        def build_fusion(cfg: PluginConfig, dims: FusionDims) -> nn.Module:
+            return cls(cfg, dims) if takes_config else cls(dims)
 
         return ContractTarget(
             name=getattr(cls, "name", cls.__name__),
@@ -185,7 +206,6 @@ def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget
             factory=build_fusion,
             config_model=config_model,
             options=options,
-            capabilities={"uses_sequences": cls.uses_sequences},
         )
     if issubclass(cls, Encoder):
 
@@ -198,7 +218,6 @@ def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget
             factory=build_encoder,
             config_model=config_model,
             options=options,
-            capabilities={"returns_sequence": cls.returns_sequence},
         )
     raise TypeError(f"{cls.__name__} is neither a chroma FusionModule nor an Encoder subclass")
 

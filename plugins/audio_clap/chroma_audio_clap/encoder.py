@@ -28,15 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from chroma import AudioBatch, Encoder, EncoderOutput
+from chroma.dsp import MelSpectrogram, resample_batch
 from chroma.pretrained import load_pretrained, weights_identity
-from chroma.audio.mel import MelSpectrogram
-from chroma.audio.resample import resample_batch
-from chroma.contracts import AudioBatch, Encoder, EncoderOutput
 from chroma_audio_clap.plugin import ClapAudioConfig
 
-_SAVE_HINT = (
-    "ClapModel.from_pretrained(NAME).save_pretrained(DIR); ClapFeatureExtractor.from_pretrained(NAME).save_pretrained(DIR)"
-)
+_SAVE_HINT = "ClapModel.from_pretrained(NAME).save_pretrained(DIR); ClapFeatureExtractor.from_pretrained(NAME).save_pretrained(DIR)"
 #: Channels the fused HTSAT input expects (global mel + three local crops).
 _FUSION_CHANNELS = 4
 
@@ -67,7 +64,9 @@ class ClapAudioEncoder(Encoder):
         verbosity = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()  # the text tower's weights are skipped on purpose; no load report
         try:
-            self.model = load_pretrained(ClapAudioModelWithProjection.from_pretrained, config.pretrained_model, **common)
+            self.model = load_pretrained(
+                ClapAudioModelWithProjection.from_pretrained, config.pretrained_model, **common
+            )
         finally:
             hf_logging.set_verbosity(verbosity)
         self.fused = bool(self.model.config.enable_fusion)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import EncoderCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class ClapAudioConfig(PluginConfig):
@@ -36,13 +36,12 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="audio_encoder",
             factory="chroma_audio_clap.encoder:ClapAudioEncoder",
             config_model=ClapAudioConfig,
-            capabilities={
-                "pretrained": True,
-                "returns_sequence": False,
-                "test_max_examples": 3,
-                "test_seconds": 0.5,
-                "test_fixture": "chroma_audio_clap.tiny:kit_options",
-            },
+            capabilities=EncoderCapabilities(
+                pretrained=True,
+                test_max_examples=3,
+                test_seconds=0.5,
+                test_fixture="chroma_audio_clap.tiny:kit_options",
+            ),
             description="CLAP audio tower (laion/larger_clap_music, 48 kHz, 512-d, text-aligned; design D1)",
         )
     ]

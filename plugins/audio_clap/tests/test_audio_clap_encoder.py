@@ -16,10 +16,10 @@ from chroma_audio_clap.plugin import ClapAudioConfig
 from chroma_audio_clap.tiny import save_tiny_clap
 from transformers import ClapFeatureExtractor, ClapModel
 
-from chroma.pretrained import PretrainedWeightsError
-from chroma.audio.resample import resample
-from chroma.contracts import AudioBatch
+from chroma import AudioBatch
+from chroma.dsp import resample
 from chroma.plugins.registry import get_registry
+from chroma.pretrained import PretrainedWeightsError
 from chroma.testing import parametrize_with_contract, target_from_spec
 
 RATE = 48000

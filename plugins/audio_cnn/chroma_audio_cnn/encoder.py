@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from chroma.audio.mel import MelSpectrogram
-from chroma.audio.resample import resample_batch
-from chroma.contracts import AudioBatch, Encoder, EncoderOutput
+from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_mean
+from chroma.dsp import MelSpectrogram, resample_batch
+from chroma.pooling import masked_max
 from chroma_audio_cnn.plugin import AudioCnnConfig
 
 #: Scale of the dB log-mel fed to the first block (~[-5, 2] for audio in [-1, 1]).
@@ -35,14 +35,9 @@ class _ConvBlock(nn.Module):
     def forward(self, x: Tensor, frames: Tensor) -> tuple[Tensor, Tensor]:
         """``x [B, C_in, F, T]`` with ``frames [B]`` valid time steps -> ``([B, C_out, ceil(F/2), ceil(T/2)], frames')``."""
         x = self.norm(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-        x = F.relu(x) * _time_mask(frames, x.shape[-1])[:, None, None, :]
+        x = F.relu(x) * length_mask(frames, x.shape[-1])[:, None, None, :]
         x = F.max_pool2d(x, kernel_size=2, ceil_mode=True)
         return x, torch.div(frames + 1, 2, rounding_mode="floor")
-
-
-def _time_mask(frames: Tensor, width: int) -> Tensor:
-    """``[B, width]`` bool, True at the first ``frames[b]`` steps."""
-    return torch.arange(width, device=frames.device)[None, :] < frames[:, None]
 
 
 class AudioCnnEncoder(Encoder):
@@ -101,17 +96,14 @@ class AudioCnnEncoder(Encoder):
             wave = F.pad(wave, (0, self.config.n_fft - wave.shape[-1]))
         frames = self.mel.num_frames(batch.lengths.to(wave.device))
         x = self.mel(wave) * _DB_SCALE  # [B, n_mels, T0]
-        x = (x * _time_mask(frames, x.shape[-1])[:, None, :]).unsqueeze(1)
+        x = (x * length_mask(frames, x.shape[-1])[:, None, :]).unsqueeze(1)
         for block in self.blocks:
             x, frames = block(x, frames)
         b, c, f, t = x.shape
         seq = self.frame_proj(self.dropout(x.permute(0, 3, 1, 2).reshape(b, t, c * f)))
-        mask = _time_mask(frames, t)
+        mask = length_mask(frames, t)
         seq = seq * mask[..., None]
-        count = frames.clamp(min=1).to(seq.dtype)[:, None]
-        mean = seq.sum(dim=1) / count
-        peak = seq.masked_fill(~mask[..., None], float("-inf")).amax(dim=1)
-        peak = torch.where(frames[:, None] > 0, peak, torch.zeros_like(peak))
+        mean, peak = masked_mean(seq, mask), masked_max(seq, mask)
         pooled = self.pool_proj(self.dropout(torch.cat([mean, peak], dim=-1)))
         pooled = pooled * (frames > 0)[:, None].to(pooled.dtype)
         return EncoderOutput(pooled=pooled, sequence=seq, sequence_mask=mask)

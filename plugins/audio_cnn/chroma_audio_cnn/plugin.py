@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import EncoderCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class AudioCnnConfig(PluginConfig):
@@ -51,17 +51,16 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="audio_encoder",
             factory="chroma_audio_cnn.encoder:AudioCnnEncoder",
             config_model=AudioCnnConfig,
-            capabilities={
-                "returns_sequence": True,
-                "test_config": {
+            capabilities=EncoderCapabilities(
+                test_config={
                     "hidden_dim": 24,
                     "sample_rate": 8000,
                     "n_fft": 256,
                     "hop_length": 128,
                     "n_mels": 16,
                     "channels": (4, 8),
-                },
-            },
+                }
+            ),
             description="Log-mel spectrogram through a small CNN, trained from scratch",
         )
     ]

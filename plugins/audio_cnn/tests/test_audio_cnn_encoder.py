@@ -10,8 +10,8 @@ from chroma_audio_cnn.encoder import AudioCnnEncoder
 from chroma_audio_cnn.plugin import AudioCnnConfig
 from pydantic import ValidationError
 
-from chroma.audio.resample import resample
-from chroma.contracts import AudioBatch
+from chroma import AudioBatch
+from chroma.dsp import resample
 from chroma.plugins.registry import get_registry
 from chroma.testing import parametrize_with_contract
 
@@ -35,7 +35,10 @@ def test_default_shapes_for_ten_seconds() -> None:
     frames = (160000 - 1024) // 320 + 1
     assert out.pooled.shape == (2, 512)
     assert out.sequence.shape == (2, math.ceil(frames / 16), 512)
-    assert out.sequence_mask.sum(dim=1).tolist() == [math.ceil(frames / 16), math.ceil(((40000 - 1024) // 320 + 1) / 16)]
+    assert out.sequence_mask.sum(dim=1).tolist() == [
+        math.ceil(frames / 16),
+        math.ceil(((40000 - 1024) // 320 + 1) / 16),
+    ]
     assert encoder.output_dim == encoder.sequence_dim == 512 and encoder.sample_rate == 16000
 
 

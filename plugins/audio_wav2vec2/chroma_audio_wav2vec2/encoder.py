@@ -18,10 +18,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_mean
+from chroma.dsp import resample_batch
 from chroma.pretrained import load_pretrained, weights_identity
-from chroma.audio.resample import resample_batch
-from chroma.contracts import AudioBatch, Encoder, EncoderOutput
-from chroma.text.hf import mean_pool
 from chroma_audio_wav2vec2.plugin import Wav2Vec2AudioConfig
 
 _SAVE_HINT = (
@@ -79,7 +78,7 @@ class Wav2Vec2AudioEncoder(Encoder):
 
     def _normalized(self, wave: Tensor, lengths: Tensor) -> Tensor:
         """``[B, S]`` zero-mean unit-variance over each row's valid samples, zeros past them."""
-        valid = (torch.arange(wave.shape[-1], device=wave.device)[None, :] < lengths[:, None]).to(wave.dtype)
+        valid = length_mask(lengths, wave.shape[-1]).to(wave.dtype)
         wave = wave * valid
         if not self.normalize:
             return wave
@@ -92,7 +91,7 @@ class Wav2Vec2AudioEncoder(Encoder):
         """Selected hidden states ``[b, T, D]`` for rows that all have at least one frame."""
         mask = None
         if self.use_attention_mask:
-            mask = (torch.arange(wave.shape[-1], device=wave.device)[None, :] < lengths[:, None]).long()
+            mask = length_mask(lengths, wave.shape[-1]).long()
         wants_states = self.layer is not None or self.layer_weights is not None
         out = self.model(input_values=wave, attention_mask=mask, output_hidden_states=wants_states)
         if self.layer_weights is not None:
@@ -131,6 +130,6 @@ class Wav2Vec2AudioEncoder(Encoder):
                 group = rows[lengths[rows] == length]
                 hidden = self._hidden(wave[group, :length], lengths[group])
                 seq[group, : hidden.shape[1]] = hidden.to(seq.dtype)
-        mask = torch.arange(seq.shape[1], device=device)[None, :] < frames[:, None]
+        mask = length_mask(frames, seq.shape[1])
         seq = seq * mask[..., None]
-        return EncoderOutput(pooled=mean_pool(seq, mask), sequence=seq, sequence_mask=mask)
+        return EncoderOutput(pooled=masked_mean(seq, mask), sequence=seq, sequence_mask=mask)

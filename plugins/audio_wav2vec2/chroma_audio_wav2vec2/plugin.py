@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import EncoderCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class Wav2Vec2AudioConfig(PluginConfig):
@@ -48,12 +48,9 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="audio_encoder",
             factory="chroma_audio_wav2vec2.encoder:Wav2Vec2AudioEncoder",
             config_model=Wav2Vec2AudioConfig,
-            capabilities={
-                "pretrained": True,
-                "returns_sequence": True,
-                "test_max_examples": 4,
-                "test_fixture": "chroma_audio_wav2vec2.tiny:kit_options",
-            },
+            capabilities=EncoderCapabilities(
+                pretrained=True, test_max_examples=4, test_fixture="chroma_audio_wav2vec2.tiny:kit_options"
+            ),
             description="wav2vec 2.0 (16 kHz) hidden states, masked mean pooling, optional learned layer mix",
         )
     ]

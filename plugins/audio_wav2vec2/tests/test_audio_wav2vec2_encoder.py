@@ -16,9 +16,9 @@ from chroma_audio_wav2vec2.tiny import save_tiny_wav2vec2
 from pydantic import ValidationError
 from transformers import Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
-from chroma.pretrained import PretrainedWeightsError
-from chroma.contracts import AudioBatch
+from chroma import AudioBatch
 from chroma.plugins.registry import get_registry
+from chroma.pretrained import PretrainedWeightsError
 from chroma.testing import parametrize_with_contract, target_from_spec
 
 RATE = 16000

@@ -15,12 +15,10 @@ are concatenated and projected to ``hidden_dim``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import FusionModule, FusionOutput
+from chroma import FusionDims, FusionModule, FusionOutput
 from chroma_fusion_crossattn.plugin import CrossAttentionFusionConfig
 
 
@@ -88,13 +86,9 @@ class CrossAttentionFusion(FusionModule):
     def __init__(
         self,
         config: CrossAttentionFusionConfig,
-        *,
-        input_dims: Mapping[str, int],
-        hidden_dim: int,
-        missing: str = "learned_null",
-        sequence_dims: Mapping[str, int] | None = None,
+        dims: FusionDims,
     ) -> None:
-        super().__init__(input_dims, hidden_dim, missing, sequence_dims)
+        super().__init__(dims)
         self.config = config
         modalities = list(self.input_dims)
         self.pooled_projections = nn.ModuleDict({m: nn.Linear(d, config.dim) for m, d in self.input_dims.items()})

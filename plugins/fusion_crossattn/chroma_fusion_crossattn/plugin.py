@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, PositiveInt, model_validator
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import FusionCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class CrossAttentionFusionConfig(PluginConfig):
@@ -37,10 +37,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="fusion",
             factory="chroma_fusion_crossattn.fusion:CrossAttentionFusion",
             config_model=CrossAttentionFusionConfig,
-            capabilities={
-                "uses_sequences": True,
-                "test_config": {"dim": 8, "attention_heads": 2, "layers": 2},
-            },
+            capabilities=FusionCapabilities(test_config={"dim": 8, "attention_heads": 2, "layers": 2}),
             description="Each modality attends to the others' pooled and sequence tokens (multi-head)",
         )
     ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from chroma_fusion_crossattn.fusion import CrossAttentionFusion
+from chroma_fusion_crossattn.plugin import CrossAttentionFusionConfig, chroma_plugins
 from pydantic import ValidationError
 
+from chroma import FusionDims
 from chroma.modality import modality_index
 from chroma.testing import check_plugin, parametrize_with_contract
 from chroma.testing.targets import target_from_spec
-from chroma_fusion_crossattn.fusion import CrossAttentionFusion
-from chroma_fusion_crossattn.plugin import CrossAttentionFusionConfig, chroma_plugins
 
 SPEC = chroma_plugins()[0]
 DIMS = {"text": 6, "audio": 4, "midi": 5}
@@ -25,7 +26,7 @@ def test_crossattn_fusion_contract(plugin, check):
 
 def _fusion() -> CrossAttentionFusion:
     torch.manual_seed(0)
-    return CrossAttentionFusion(CONFIG, input_dims=DIMS, hidden_dim=5, sequence_dims=SEQ_DIMS).eval()
+    return CrossAttentionFusion(CONFIG, FusionDims(DIMS, 5, SEQ_DIMS)).eval()
 
 
 def _sequences(batch: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -55,13 +56,13 @@ def test_attention_masks_own_modality_padding_and_absent_sequences():
 
 
 def test_single_configured_modality_attends_to_itself():
-    fusion = CrossAttentionFusion(CONFIG, input_dims={"midi": 5}, hidden_dim=4, sequence_dims={"midi": 7}).eval()
+    fusion = CrossAttentionFusion(CONFIG, FusionDims({"midi": 5}, 4, {"midi": 7})).eval()
     out = fusion({"midi": torch.randn(2, 5)}, torch.tensor([[False, False, True], [False, False, False]]))
     assert out.hidden.shape == (2, 4) and torch.isfinite(out.hidden).all()
 
 
 def test_sequence_for_undeclared_modality_is_a_clear_error():
-    fusion = CrossAttentionFusion(CONFIG, input_dims=DIMS, hidden_dim=5, sequence_dims={"audio": 3})
+    fusion = CrossAttentionFusion(CONFIG, FusionDims(DIMS, 5, {"audio": 3}))
     seq = {"midi": (torch.randn(1, 2, 7), torch.ones(1, 2, dtype=torch.bool))}
     with pytest.raises(ValueError, match="midi sequence but sequence_dims has no 'midi'"):
         fusion({m: torch.randn(1, d) for m, d in DIMS.items()}, torch.ones(1, 3, dtype=torch.bool), seq)

@@ -9,12 +9,10 @@ embedding from a real one::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import FusionModule, FusionOutput
+from chroma import FusionDims, FusionModule, FusionOutput
 from chroma.modality import modality_index
 from chroma_fusion_early.plugin import EarlyFusionConfig
 
@@ -50,13 +48,9 @@ class EarlyFusion(FusionModule):
     def __init__(
         self,
         config: EarlyFusionConfig,
-        *,
-        input_dims: Mapping[str, int],
-        hidden_dim: int,
-        missing: str = "learned_null",
-        sequence_dims: Mapping[str, int] | None = None,
+        dims: FusionDims,
     ) -> None:
-        super().__init__(input_dims, hidden_dim, missing, sequence_dims)
+        super().__init__(dims)
         self.config = config
         self.norms = nn.ModuleDict({m: nn.LayerNorm(d) for m, d in self.input_dims.items()})
         self.register_buffer(

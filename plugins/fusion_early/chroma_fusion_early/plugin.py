@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, NonNegativeInt, PositiveInt
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import FusionCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class EarlyFusionConfig(PluginConfig):
@@ -29,7 +29,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="fusion",
             factory="chroma_fusion_early.fusion:EarlyFusion",
             config_model=EarlyFusionConfig,
-            capabilities={"uses_sequences": False, "test_config": {"width": 20, "blocks": 2}},
+            capabilities=FusionCapabilities(test_config={"width": 20, "blocks": 2}),
             description="LayerNorm-ed embeddings + modality mask concatenated into one shared residual MLP",
         )
     ]

@@ -13,12 +13,10 @@ weighted uniformly (finite, and the nulls still learn)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import FusionModule, FusionOutput
+from chroma import FusionDims, FusionModule, FusionOutput
 from chroma.modality import MODALITIES, modality_index
 from chroma_fusion_gated.plugin import GatedFusionConfig
 
@@ -54,13 +52,9 @@ class GatedFusion(FusionModule):
     def __init__(
         self,
         config: GatedFusionConfig,
-        *,
-        input_dims: Mapping[str, int],
-        hidden_dim: int,
-        missing: str = "learned_null",
-        sequence_dims: Mapping[str, int] | None = None,
+        dims: FusionDims,
     ) -> None:
-        super().__init__(input_dims, hidden_dim, missing, sequence_dims)
+        super().__init__(dims)
         self.config = config
         dim = config.dim or self.hidden_dim
         count = len(self.input_dims)

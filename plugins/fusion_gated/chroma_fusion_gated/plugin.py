@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, PositiveInt
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import FusionCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class GatedFusionConfig(PluginConfig):
@@ -29,7 +29,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="fusion",
             factory="chroma_fusion_gated.fusion:GatedFusion",
             config_model=GatedFusionConfig,
-            capabilities={"uses_sequences": False, "test_config": {"dim": 12, "gate_hidden": 10}},
+            capabilities=FusionCapabilities(test_config={"dim": 12, "gate_hidden": 10}),
             description="Per-sample softmax gates over present modalities weight projected embeddings",
         )
     ]

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import torch
-from hypothesis import given, settings
-
-from chroma.testing import parametrize_with_contract
-from chroma.testing import strategies as cst
 from chroma_fusion_gated.fusion import GatedFusion, present_softmax
 from chroma_fusion_gated.plugin import GatedFusionConfig, chroma_plugins
+from hypothesis import given, settings
+
+from chroma import FusionDims
+from chroma.testing import parametrize_with_contract
+from chroma.testing import strategies as cst
 
 SPEC = chroma_plugins()[0]
 DIMS = {"text": 6, "audio": 4, "midi": 5}
-FUSION = GatedFusion(GatedFusionConfig(dim=8, gate_hidden=6), input_dims=DIMS, hidden_dim=3).eval()
+FUSION = GatedFusion(GatedFusionConfig(dim=8, gate_hidden=6), FusionDims(DIMS, 3)).eval()
 
 
 @parametrize_with_contract([SPEC])
@@ -37,7 +38,7 @@ def test_gates_are_a_distribution_over_present_modalities(batch):
 
 
 def test_unconfigured_modality_column_stays_zero():
-    fusion = GatedFusion(GatedFusionConfig(), input_dims={"text": 6, "midi": 5}, hidden_dim=4)
+    fusion = GatedFusion(GatedFusionConfig(), FusionDims({"text": 6, "midi": 5}, 4))
     gates = fusion({"text": torch.randn(2, 6), "midi": torch.randn(2, 5)}, torch.ones(2, 3, dtype=torch.bool)).weights[
         "gates"
     ]
@@ -53,5 +54,5 @@ def test_present_softmax_has_finite_gradients_for_empty_rows():
 
 
 def test_default_projection_width_is_hidden_dim():
-    fusion = GatedFusion(GatedFusionConfig(), input_dims=DIMS, hidden_dim=7)
+    fusion = GatedFusion(GatedFusionConfig(), FusionDims(DIMS, 7))
     assert fusion.projections["text"].out_features == 7 and len(fusion.gate) == 1

@@ -7,12 +7,10 @@ With the defaults and ``text 768 / audio 512 / midi 512`` inputs this is design 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import FusionModule, FusionOutput
+from chroma import FusionDims, FusionModule, FusionOutput
 from chroma_fusion_late.plugin import LateFusionConfig
 
 
@@ -43,13 +41,9 @@ class LateFusion(FusionModule):
     def __init__(
         self,
         config: LateFusionConfig,
-        *,
-        input_dims: Mapping[str, int],
-        hidden_dim: int,
-        missing: str = "learned_null",
-        sequence_dims: Mapping[str, int] | None = None,
+        dims: FusionDims,
     ) -> None:
-        super().__init__(input_dims, hidden_dim, missing, sequence_dims)
+        super().__init__(dims)
         self.config = config
         if config.project_dim is None:
             self.projections = nn.ModuleDict({m: nn.Identity() for m in self.input_dims})

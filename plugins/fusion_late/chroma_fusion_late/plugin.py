@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, PositiveInt
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import FusionCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class LateFusionConfig(PluginConfig):
@@ -30,7 +30,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="fusion",
             factory="chroma_fusion_late.fusion:LateFusion",
             config_model=LateFusionConfig,
-            capabilities={"uses_sequences": False, "test_config": {"mlp_dims": [24], "project_dim": 8}},
+            capabilities=FusionCapabilities(test_config={"mlp_dims": [24], "project_dim": 8}),
             description="Concatenate modality embeddings, shared MLP (recommended default, design D5)",
         )
     ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from chroma_fusion_late.fusion import LateFusion
+from chroma_fusion_late.plugin import LateFusionConfig, chroma_plugins
 from pydantic import ValidationError
 from torch import nn
 
+from chroma import FusionDims
 from chroma.testing import check_plugin, parametrize_with_contract, target_from_spec
-from chroma_fusion_late.fusion import LateFusion
-from chroma_fusion_late.plugin import LateFusionConfig, chroma_plugins
 
 SPEC = chroma_plugins()[0]
 D5_DIMS = {"text": 768, "audio": 512, "midi": 512}
@@ -21,7 +22,7 @@ def test_late_fusion_contract(plugin, check):
 
 
 def test_defaults_build_the_d5_network():
-    fusion = LateFusion(LateFusionConfig(), input_dims=D5_DIMS, hidden_dim=512)
+    fusion = LateFusion(LateFusionConfig(), FusionDims(D5_DIMS, 512))
     layers = list(fusion.mlp)
     assert [type(layer) for layer in layers] == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear]
     assert (layers[0].in_features, layers[0].out_features) == (1792, 1024)
@@ -39,7 +40,7 @@ def test_raw_concat_path_meets_the_contract():
 def test_concatenation_follows_modality_order():
     """With identity projections and an identity-initialised MLP the output is the raw concat."""
     dims = {"text": 2, "audio": 3, "midi": 1}
-    fusion = LateFusion(LateFusionConfig(mlp_dims=[]), input_dims=dims, hidden_dim=6)
+    fusion = LateFusion(LateFusionConfig(mlp_dims=[]), FusionDims(dims, 6))
     with torch.no_grad():
         fusion.mlp[0].weight.copy_(torch.eye(6))
         fusion.mlp[0].bias.zero_()
@@ -49,7 +50,7 @@ def test_concatenation_follows_modality_order():
 
 
 def test_projection_widths():
-    fusion = LateFusion(LateFusionConfig(project_dim=32, mlp_dims=[64, 48]), input_dims=D5_DIMS, hidden_dim=16)
+    fusion = LateFusion(LateFusionConfig(project_dim=32, mlp_dims=[64, 48]), FusionDims(D5_DIMS, 16))
     assert fusion.projections["text"][0].in_features == 768
     assert fusion.mlp[0].in_features == 3 * 32
     assert fusion(
@@ -58,7 +59,7 @@ def test_projection_widths():
 
 
 def test_subset_of_modalities():
-    fusion = LateFusion(LateFusionConfig(mlp_dims=[8]), input_dims={"midi": 5}, hidden_dim=4)
+    fusion = LateFusion(LateFusionConfig(mlp_dims=[8]), FusionDims({"midi": 5}, 4))
     mask = torch.tensor([[False, False, True], [False, False, False]])
     out = fusion({"midi": torch.randn(2, 5)}, mask).hidden
     assert out.shape == (2, 4) and torch.isfinite(out).all()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from chroma.contracts import Encoder, EncoderOutput, MidiBatch
-from chroma.midi.embedding import MidiTokenEmbedding, masked_mean
-from chroma.midi.tokenize import Vocabulary
 from torch import nn
 
+from chroma import Encoder, EncoderOutput, MidiBatch, masked_mean
+from chroma.midi import MidiTokenEmbedding, Vocabulary
 from chroma_midi_events.plugin import EventEncoderConfig
 
 

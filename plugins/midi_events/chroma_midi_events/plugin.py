@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chroma.midi.token_options import TokenTransformerOptions
-from chroma.plugins import PluginSpec, hookimpl
+from chroma import EncoderCapabilities, PluginSpec, hookimpl
+from chroma.midi import TokenTransformerOptions
 
 
 class EventEncoderConfig(TokenTransformerOptions):
@@ -21,17 +21,9 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="midi_encoder",
             factory="chroma_midi_events.encoder:EventEncoder",
             config_model=EventEncoderConfig,
-            capabilities={
-                "returns_sequence": True,
-                "test_config": {
-                    "hidden_dim": 20,
-                    "d_model": 16,
-                    "layers": 1,
-                    "heads": 2,
-                    "ff_dim": 32,
-                    "max_tokens": 96,
-                },
-            },
+            capabilities=EncoderCapabilities(
+                test_config={"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96}
+            ),
             description="NOTE_ON/NOTE_OFF/TIME_SHIFT/VELOCITY tokens through a transformer encoder, masked mean pooled",
         )
     ]

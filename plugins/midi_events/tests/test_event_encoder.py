@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import torch
-from chroma.midi.collate import events_to_batch
-from chroma.midi.parse import parse_midi
-from chroma.midi.synthetic import synthetic_midi
-from chroma.midi.tokenize import Vocabulary
-from chroma.testing import parametrize_with_contract
 from chroma_midi_events.encoder import EventEncoder
 from chroma_midi_events.plugin import EventEncoderConfig, chroma_plugins
+
+from chroma.midi import Vocabulary
+from chroma.testing import parametrize_with_contract
+from chroma_framework.midi.collate import events_to_batch
+from chroma_framework.midi.parse import parse_midi
+from chroma_framework.midi.synthetic import synthetic_midi
 
 SPEC = chroma_plugins()[0]
 SMALL = {"hidden_dim": 12, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 128, "dropout": 0.0}

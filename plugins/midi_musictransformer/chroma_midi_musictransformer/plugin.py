@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from chroma.midi.token_options import TokenTransformerOptions
-from chroma.plugins import PluginSpec, hookimpl
 from pydantic import Field
+
+from chroma import EncoderCapabilities, PluginSpec, hookimpl
+from chroma.midi import TokenTransformerOptions
 
 
 class MusicTransformerConfig(TokenTransformerOptions):
@@ -29,17 +30,9 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="midi_encoder",
             factory="chroma_midi_musictransformer.encoder:MusicTransformerEncoder",
             config_model=MusicTransformerConfig,
-            capabilities={
-                "returns_sequence": False,
-                "test_config": {
-                    "hidden_dim": 20,
-                    "d_model": 16,
-                    "layers": 1,
-                    "heads": 2,
-                    "ff_dim": 32,
-                    "max_tokens": 96,
-                },
-            },
+            capabilities=EncoderCapabilities(
+                test_config={"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96}
+            ),
             description="Relative self-attention (Music Transformer skew) with bar and position-in-bar embeddings",
         )
     ]

@@ -6,10 +6,6 @@ import math
 
 import pytest
 import torch
-from chroma.midi.collate import events_to_batch
-from chroma.midi.parse import parse_midi
-from chroma.midi.synthetic import synthetic_midi
-from chroma.testing import parametrize_with_contract
 from chroma_midi_musictransformer.encoder import MusicTransformerEncoder
 from chroma_midi_musictransformer.plugin import MusicTransformerConfig, chroma_plugins
 from chroma_midi_musictransformer.relative import (
@@ -19,6 +15,11 @@ from chroma_midi_musictransformer.relative import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from chroma.testing import parametrize_with_contract
+from chroma_framework.midi.collate import events_to_batch
+from chroma_framework.midi.parse import parse_midi
+from chroma_framework.midi.synthetic import synthetic_midi
 
 SPEC = chroma_plugins()[0]
 SMALL = {"hidden_dim": 12, "d_model": 16, "layers": 2, "heads": 2, "ff_dim": 32, "max_tokens": 128, "dropout": 0.0}

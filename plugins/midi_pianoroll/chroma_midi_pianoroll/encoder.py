@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from chroma.contracts import Encoder, EncoderOutput, MidiBatch
-from chroma.midi.pianoroll import piano_roll, roll_channels
 from torch import nn
 
+from chroma import Encoder, EncoderOutput, MidiBatch
+from chroma.midi import piano_roll, roll_channels
 from chroma_midi_pianoroll.plugin import PianoRollConfig
 
 

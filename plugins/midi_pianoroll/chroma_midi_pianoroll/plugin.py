@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
 from pydantic import Field, PositiveInt
+
+from chroma import EncoderCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class PianoRollConfig(PluginConfig):
@@ -43,10 +44,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="midi_encoder",
             factory="chroma_midi_pianoroll.encoder:PianoRollEncoder",
             config_model=PianoRollConfig,
-            capabilities={
-                "returns_sequence": False,
-                "test_config": {"hidden_dim": 24, "steps": 48, "channels": (4, 8, 8)},
-            },
+            capabilities=EncoderCapabilities(test_config={"hidden_dim": 24, "steps": 48, "channels": (4, 8, 8)}),
             description="Piano roll (128 pitches x 100 ms frames) through a small CNN (design D2)",
         )
     ]

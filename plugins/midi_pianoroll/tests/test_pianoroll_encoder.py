@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from chroma.midi.collate import events_to_batch
-from chroma.midi.parse import parse_midi
-from chroma.midi.pianoroll import piano_roll
-from chroma.midi.synthetic import synthetic_midi
-from chroma.testing import parametrize_with_contract
 from chroma_midi_pianoroll.encoder import PianoRollEncoder
 from chroma_midi_pianoroll.plugin import PianoRollConfig, chroma_plugins
 from torch import nn
+
+from chroma.midi import piano_roll
+from chroma.testing import parametrize_with_contract
+from chroma_framework.midi.collate import events_to_batch
+from chroma_framework.midi.parse import parse_midi
+from chroma_framework.midi.synthetic import synthetic_midi
 
 SPEC = chroma_plugins()[0]
 

@@ -1,17 +1,15 @@
 """The ``myfusion`` module: per-modality projections, summed, then a linear layer::
 
-    p_m = Linear_m(x_m)                          [B, hidden_dim] each
-    hidden = Linear(Dropout(ReLU(sum_m p_m)))    [B, hidden_dim]
+p_m = Linear_m(x_m)                          [B, hidden_dim] each
+hidden = Linear(Dropout(ReLU(sum_m p_m)))    [B, hidden_dim]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import FusionModule, FusionOutput
+from chroma import FusionDims, FusionModule, FusionOutput
 from chroma_fusion_myfusion.plugin import MyFusionConfig
 
 
@@ -32,17 +30,13 @@ class MyFusion(FusionModule):
     def __init__(
         self,
         config: MyFusionConfig,
-        *,
-        input_dims: Mapping[str, int],
-        hidden_dim: int,
-        missing: str = "learned_null",
-        sequence_dims: Mapping[str, int] | None = None,
+        dims: FusionDims,
     ) -> None:
-        super().__init__(input_dims, hidden_dim, missing, sequence_dims)
+        super().__init__(dims)
         self.config = config
-        self.projections = nn.ModuleDict({m: nn.Linear(d, hidden_dim) for m, d in self.input_dims.items()})
+        self.projections = nn.ModuleDict({m: nn.Linear(d, self.hidden_dim) for m, d in self.input_dims.items()})
         self.dropout = nn.Dropout(config.dropout)
-        self.output = nn.Linear(hidden_dim, hidden_dim)
+        self.output = nn.Linear(self.hidden_dim, self.hidden_dim)
 
     def fuse(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chroma.plugins import PluginConfig, PluginSpec, hookimpl
+from chroma import FusionCapabilities, PluginConfig, PluginSpec, hookimpl
 
 
 class MyFusionConfig(PluginConfig):
@@ -24,7 +24,7 @@ def chroma_plugins() -> list[PluginSpec]:
             config_model=MyFusionConfig,
             # uses_sequences: whether fuse() reads encoder sequences.
             # test_config: small options the contract kit builds the plugin with.
-            capabilities={"uses_sequences": False, "test_config": {"dropout": 0.0}},
+            capabilities=FusionCapabilities(test_config={"dropout": 0.0}),
             description="Sum of per-modality linear projections, then a linear layer",
         )
     ]

@@ -1,1 +1,0 @@
-"""Audio preprocessing: resampling, fitting to a fixed length, mel spectrograms, augmentation."""

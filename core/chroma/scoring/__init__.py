@@ -1,5 +1,0 @@
-"""Scoring with a trained run: ``load_run(path).score(midi=..., audio=..., lyrics=...)``."""
-
-from chroma.scoring.run import Run, RunLoadError, ScoringError, load_run
-
-__all__ = ["Run", "RunLoadError", "ScoringError", "load_run"]

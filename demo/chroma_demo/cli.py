@@ -1,0 +1,108 @@
+"""``chroma demo``: the framework's whole job on real music, with no data of your own.
+
+``chroma demo build-data`` only builds (or reuses) the demo data set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chroma_demo.build import DemoDataset
+
+DEFAULT_OUT = "chroma-demo"
+
+
+def _add_build_options(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    """The build options; ``suppress`` (on ``build-data``) keeps values given before the stage name."""
+    from chroma_demo.build import SYNTHS, DemoParams
+
+    defaults = DemoParams()
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("--out", default=default(DEFAULT_OUT), help=f"output directory (default: ./{DEFAULT_OUT})")
+    parser.add_argument(
+        "--segments",
+        type=int,
+        default=default(defaults.max_segments),
+        help=f"segments to build (default: {defaults.max_segments})",
+    )
+    parser.add_argument("--seed", type=int, default=default(defaults.seed), help="seed of the build (default: 0)")
+    parser.add_argument(
+        "--synth",
+        choices=SYNTHS,
+        default=default(defaults.synth),
+        help="audio renderer; auto uses FluidSynth when it and a GM soundfont are installed (default: auto)",
+    )
+    parser.add_argument("--workers", type=int, default=default(None), help="processes (default: up to 2)")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        default=default(False),
+        help="rebuild the data even when a matching build exists",
+    )
+    parser.add_argument("--no-progress", action="store_true", default=default(False), help="hide progress bars")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="build demo data from music21's corpus, then precompute, train, evaluate and score",
+        description="Build the demo data set from real scores bundled with music21 (cached), then run the "
+        "whole pipeline on it and print the text-only vs fused comparison.",
+    )
+    _add_build_options(parser)
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the demo config's)")
+    parser.set_defaults(func=run_all)
+    stages = parser.add_subparsers(dest="demo_stage")
+    build = stages.add_parser("build-data", help="only build (or reuse) the demo data set")
+    _add_build_options(build, suppress=True)
+    build.set_defaults(func=run_build)
+
+
+def _build(args: argparse.Namespace) -> DemoDataset:
+    from chroma_demo.build import DemoParams, build_demo_dataset, describe
+    from chroma_framework.cli import CommandError
+
+    try:
+        params = DemoParams(max_segments=args.segments, seed=args.seed, synth=args.synth)
+        print(f"[demo] data: building {params.max_segments} segments in {Path(args.out).resolve()}", flush=True)
+        dataset = build_demo_dataset(
+            args.out, params, workers=args.workers, progress=not args.no_progress, force=args.rebuild
+        )
+    except ModuleNotFoundError as exc:
+        raise CommandError(f"{exc}; the demo needs: pip install 'chroma-core[demo]'") from None
+    except (LookupError, ValueError, RuntimeError) as exc:
+        raise CommandError(str(exc)) from None
+    how = "reused the existing build" if dataset.reused else f"built in {dataset.summary['build_seconds']:.0f} s"
+    print(f"[demo] data: {how} ({dataset.summary['synth']} synthesizer)", flush=True)
+    for line in describe(dataset.summary):
+        print(f"[demo]   {line}", flush=True)
+    print(f"[demo] data: {dataset.metadata_path}", flush=True)
+    print(f"[demo] data: {dataset.media_path}", flush=True)
+    return dataset
+
+
+def run_build(args: argparse.Namespace) -> int:
+    _build(args)
+    return 0
+
+
+def run_all(args: argparse.Namespace) -> int:
+    from chroma_framework.cli.run_errors import user_errors
+
+    began = time.perf_counter()
+    dataset = _build(args)
+    with user_errors():
+        from chroma_demo.config import DEMO_EPOCHS
+        from chroma_demo.pipeline import run_pipeline
+
+        epochs = DEMO_EPOCHS if args.epochs is None else args.epochs
+        run_pipeline(dataset, Path(args.out), progress=not args.no_progress, epochs=epochs)
+    print(f"[demo] finished in {time.perf_counter() - began:.0f} s", flush=True)
+    return 0

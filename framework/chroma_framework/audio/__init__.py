@@ -1,0 +1,1 @@
+"""Audio preprocessing: decoding to a fixed-length window, resampling, training-time augmentation."""

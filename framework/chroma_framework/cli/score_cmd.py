@@ -1,0 +1,79 @@
+"""``chroma score --run RUN song.mid [--audio song.wav] [--lyrics TEXT|FILE] [--json]``.
+
+Given a folder instead of one MIDI file, every ``*.mid``/``*.midi`` in it is scored;
+``--audio`` may then be a folder too, matched to the MIDI files by file stem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from chroma_framework.cli.run_errors import user_errors
+
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="score MIDI (and optionally audio and lyrics) with a trained run",
+        description="Print class probabilities per head for a MIDI file, or for every MIDI file of a folder.",
+    )
+    parser.add_argument("--run", required=True, metavar="RUN", help="run directory written by `chroma train`")
+    parser.add_argument("midi", nargs="?", help="a .mid file or a folder of them")
+    parser.add_argument(
+        "--audio", metavar="PATH", help="an audio file (or, with a MIDI folder, a folder matched by stem)"
+    )
+    parser.add_argument("--lyrics", metavar="TEXT|FILE", help="lyric text, or a file holding it")
+    parser.add_argument("--json", action="store_true", help="print JSON {input: {head: {class: probability}}}")
+    parser.set_defaults(func=run)
+
+
+def _inputs(args: argparse.Namespace) -> list[tuple[str, Path | None, Path | None]]:
+    """``(name, midi path, audio path)`` per segment to score."""
+    from chroma_framework.cli import CommandError
+
+    midi = Path(args.midi) if args.midi else None
+    audio = Path(args.audio) if args.audio else None
+    for path, what in ((midi, "MIDI"), (audio, "audio")):
+        if path is not None and not path.exists():
+            raise CommandError(f"{what} input {path} does not exist")
+    if midi is not None and midi.is_dir():
+        files = sorted(p for p in midi.iterdir() if p.suffix.lower() in MIDI_SUFFIXES)
+        if not files:
+            raise CommandError(f"folder {midi} holds no {'/'.join(MIDI_SUFFIXES)} files")
+        if audio is not None and not audio.is_dir():
+            raise CommandError("with a MIDI folder, --audio must be a folder of audio files matched by file stem")
+        by_stem = {p.stem: p for p in audio.iterdir() if p.is_file()} if audio is not None else {}
+        return [(str(f), f, by_stem.get(f.stem)) for f in files]
+    if midi is not None and midi.suffix.lower() not in MIDI_SUFFIXES:
+        raise CommandError(f"{midi} is not a MIDI file (expected {', '.join(MIDI_SUFFIXES)} or a folder)")
+    if audio is not None and audio.is_dir():
+        raise CommandError("--audio is a folder; give a MIDI folder to score a batch")
+    if midi is None and audio is None and args.lyrics is None:
+        raise CommandError("nothing to score: give a MIDI file or folder, --audio or --lyrics")
+    return [(str(midi or audio or "lyrics"), midi, audio)]
+
+
+def run(args: argparse.Namespace) -> int:
+    with user_errors():
+        from chroma_framework.scoring.run import load_run
+
+        items = _inputs(args)
+        lyrics = args.lyrics
+        if lyrics is not None and Path(lyrics).is_file():
+            lyrics = Path(lyrics).read_text(encoding="utf-8")
+        loaded = load_run(args.run)
+        scores = {name: loaded.score(midi=m, audio=a, lyrics=lyrics) for name, m, a in items}
+    if args.json:
+        print(json.dumps(scores, indent=2))
+        return 0
+    for name, heads in scores.items():
+        print(name)
+        for head, probs in heads.items():
+            best = max(probs, key=probs.get)
+            detail = ", ".join(f"{c} {p:.3f}" for c, p in probs.items())
+            print(f"  {head}: {best}  ({detail})")
+    return 0

@@ -1,0 +1,66 @@
+"""``chroma train CONFIG [--resume] [--text-only] [--out DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from chroma_framework.cli.run_errors import user_errors
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a run (fast path on precomputed embeddings, or end to end)",
+        description="Train the model CONFIG describes into a run directory (config, labels, best weights, "
+        "resumable checkpoint, metrics logs). training.mode picks precomputed embeddings or end-to-end.",
+    )
+    parser.add_argument("config", help="path to a YAML config")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in the run directory from its last epoch"
+    )
+    parser.add_argument(
+        "--text-only", action="store_true", help="train the text-only baseline (only lyrics reach the model)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="run directory (default: <training.output_dir>/<config name>[-text_only])"
+    )
+    parser.set_defaults(func=run)
+
+
+def default_run_dir(config_path: str, output_dir: str, text_only: bool) -> Path:
+    return Path(output_dir) / (Path(config_path).stem + ("-text_only" if text_only else ""))
+
+
+def run(args: argparse.Namespace) -> int:
+    from chroma_framework.cli import CommandError
+
+    with user_errors():
+        from chroma_framework.config import load_and_validate
+        from chroma_framework.training.loop import train
+        from chroma_framework.training.run_dir import RUN_JSON
+
+        config = load_and_validate(args.config)
+        text_only = args.text_only or config.training.text_only_baseline
+        run_dir = Path(args.out) if args.out else default_run_dir(args.config, config.training.output_dir, text_only)
+        if not args.resume and (run_dir / RUN_JSON).exists():
+            raise CommandError(
+                f"{run_dir} already holds a run; pass --resume to continue it or --out DIR for a new run"
+            )
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(message)s")
+        if args.text_only:
+            config = config.model_copy(
+                update={"training": config.training.model_copy(update={"text_only_baseline": True})}
+            )
+        result = train(config, run_dir, resume=args.resume)
+    best = result.best_metrics
+    heads = [k[: -len("_accuracy")] for k in best if k.endswith("_accuracy") and k != "accuracy"]
+    print(f"run: {result.run_dir}")
+    print(
+        f"epochs: {result.epochs_run}{' (stopped early)' if result.stopped_early else ''}, best epoch: {result.best_epoch}"
+    )
+    for head in heads:
+        print(f"  val {head}: accuracy {best[f'{head}_accuracy']:.3f}, macro-F1 {best[f'{head}_macro_f1']:.3f}")
+    return 0

@@ -1,0 +1,72 @@
+"""``preprocessing.audio`` section: target rate, segment length and training augmentation."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from chroma_framework.config.base import Section
+
+
+class TimeStretchSection(Section):
+    """Tempo change keeping pitch; ``rate > 1`` is faster."""
+
+    p: float = Field(default=0.0, ge=0, le=1)
+    min_rate: float = Field(default=0.9, gt=0)
+    max_rate: float = Field(default=1.1, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeStretchSection:
+        if self.min_rate > self.max_rate:
+            raise ValueError(f"min_rate ({self.min_rate}) must not exceed max_rate ({self.max_rate})")
+        return self
+
+
+class PitchShiftSection(Section):
+    """Transposition keeping duration, in semitones."""
+
+    p: float = Field(default=0.0, ge=0, le=1)
+    min_semitones: float = Field(default=-2.0, ge=-24, le=24)
+    max_semitones: float = Field(default=2.0, ge=-24, le=24)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PitchShiftSection:
+        if self.min_semitones > self.max_semitones:
+            raise ValueError(
+                f"min_semitones ({self.min_semitones}) must not exceed max_semitones ({self.max_semitones})"
+            )
+        return self
+
+
+class NoiseSection(Section):
+    """White Gaussian noise at a signal-to-noise ratio drawn in decibels."""
+
+    p: float = Field(default=0.0, ge=0, le=1)
+    min_snr_db: float = 20.0
+    max_snr_db: float = 40.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NoiseSection:
+        if self.min_snr_db > self.max_snr_db:
+            raise ValueError(f"min_snr_db ({self.min_snr_db}) must not exceed max_snr_db ({self.max_snr_db})")
+        return self
+
+
+class AugmentationsSection(Section):
+    """Training-only waveform augmentation; each ``p`` is that augmentation's probability (0 disables it)."""
+
+    time_stretch: TimeStretchSection = Field(default_factory=TimeStretchSection)
+    pitch_shift: PitchShiftSection = Field(default_factory=PitchShiftSection)
+    noise: NoiseSection = Field(default_factory=NoiseSection)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any augmentation can fire."""
+        return max(self.time_stretch.p, self.pitch_shift.p, self.noise.p) > 0
+
+
+class AudioPreprocessingSection(Section):
+    #: Target rate; ``None`` uses the selected audio encoder's own rate.
+    sample_rate: int | None = Field(default=None, gt=0)
+    #: Segment length in seconds after padding/truncation.
+    duration: float = Field(default=10.0, gt=0)
+    augmentations: AugmentationsSection = Field(default_factory=AugmentationsSection)

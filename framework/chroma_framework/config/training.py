@@ -1,0 +1,101 @@
+"""``training:`` section: optimisation, schedule, early stopping, monitoring and loss."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from chroma_framework.config.base import Section
+
+
+class ScheduleSection(Section):
+    """``training.schedule``: learning-rate schedule over optimiser steps."""
+
+    #: ``cosine`` decays to ``min_lr_ratio`` after warm-up, ``linear`` decays linearly, ``none`` keeps it flat.
+    name: Literal["cosine", "linear", "none"] = "cosine"
+    #: Linear warm-up from 0, as a fraction of all optimiser steps.
+    warmup_fraction: float = Field(default=0.05, ge=0, lt=1)
+    #: Final learning rate as a fraction of the initial one.
+    min_lr_ratio: float = Field(default=0.0, ge=0, le=1)
+
+
+class EarlyStoppingSection(Section):
+    """``training.early_stopping``: stop when a validation metric stops improving."""
+
+    enabled: bool = True
+    #: Epochs without improvement before stopping.
+    patience: int = Field(default=5, gt=0)
+    #: ``loss``, ``accuracy``, ``macro_f1`` (mean over heads) or ``<head>_accuracy`` / ``<head>_macro_f1``.
+    metric: str = "macro_f1"
+    #: ``None`` picks ``min`` for losses and ``max`` for everything else.
+    mode: Literal["min", "max"] | None = None
+    #: Smallest change that counts as an improvement.
+    min_delta: float = Field(default=0.0, ge=0)
+
+    def resolved_mode(self) -> Literal["min", "max"]:
+        if self.mode is not None:
+            return self.mode
+        return "min" if self.metric.endswith("loss") else "max"
+
+
+class GradMonitorSection(Section):
+    """``training.grad_monitor``: per-modality gradient norms and imbalance warnings."""
+
+    enabled: bool = True
+    #: Record norms every this many optimiser steps.
+    every: int = Field(default=50, gt=0)
+    #: Warn when one modality's norm exceeds every other's by this factor.
+    imbalance_ratio: float = Field(default=10.0, gt=1)
+
+
+class LossSection(Section):
+    """``training.loss``: one cross-entropy per head, weighted and summed."""
+
+    #: Per-head weight of its cross-entropy (missing heads weigh 1).
+    head_weights: dict[str, float] = Field(default_factory=dict)
+    #: ``none``, ``auto`` (inverse class frequency on the training split) or ``{head: [w per class]}``.
+    class_weights: Literal["none", "auto"] | dict[str, list[float]] = "none"
+    #: Soft targets: probability mass spread uniformly over the other classes.
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+
+    @field_validator("head_weights")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if v < 0}
+        if bad:
+            raise ValueError(f"head weights must be >= 0, got {bad}")
+        return value
+
+
+class TrainingSection(Section):
+    #: ``precomputed`` trains fusion + heads on the embeddings file (D4);
+    #: ``end_to_end`` runs the encoders in the loop on the dataset.
+    mode: Literal["precomputed", "end_to_end"] = "precomputed"
+    #: Train the text-only baseline: only the text modality reaches the model.
+    text_only_baseline: bool = False
+    seed: int = 0
+    epochs: int = Field(default=30, gt=0)
+    batch_size: int = Field(default=64, gt=0)
+    #: Batches whose gradients are summed before one optimiser step.
+    grad_accumulation: int = Field(default=1, gt=0)
+    #: Learning rate and weight decay of fusion + heads, and of encoders without their own.
+    learning_rate: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    #: Global gradient-norm clip over all trainable parameters (``None``: off).
+    #: Per-encoder clips are ``model.<modality>_encoder.grad_clip``.
+    grad_clip: float | None = Field(default=1.0, gt=0)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    early_stopping: EarlyStoppingSection = Field(default_factory=EarlyStoppingSection)
+    grad_monitor: GradMonitorSection = Field(default_factory=GradMonitorSection)
+    loss: LossSection = Field(default_factory=LossSection)
+    #: Write a training-loss row to the metrics log every this many optimiser steps.
+    log_every: int = Field(default=50, gt=0)
+    #: ``DataLoader`` workers for end-to-end training (the precomputed path indexes tensors directly).
+    num_workers: int = Field(default=0, ge=0)
+    #: ``cpu``, ``cuda``, ``cuda:1`` ... or ``auto`` (CUDA when available).
+    device: str = "auto"
+    #: Show tqdm progress bars.
+    progress: bool = True
+    #: Run directories are created here (``chroma train --out`` overrides).
+    output_dir: str = "runs"

@@ -1,0 +1,95 @@
+"""``chroma data inspect``: coverage per modality, label and album; absence reasons; alignment flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chroma.modality import MODALITIES
+from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.data.dataset import DEFAULT_SAMPLE_RATE, SegmentDataset, make_loader
+from chroma_framework.data.report import DataReport
+
+
+def _coverage() -> dict[str, int]:
+    return {"segments": 0, **{m: 0 for m in MODALITIES}}
+
+
+@dataclass
+class InspectResult:
+    """Attributes:
+    report: absence reasons and alignment flags.
+    by_label: ``{head: {class: {"segments": n, "text": k, "audio": k, "midi": k}}}``.
+    by_album: ``{album: {"segments": n, "text": k, "audio": k, "midi": k}}``.
+    """
+
+    report: DataReport
+    by_label: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    by_album: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"report": self.report.to_dict(), "by_label": self.by_label, "by_album": self.by_album}
+
+
+def inspect_data(config: ChromaConfig, *, batch_size: int = 32, progress: bool = True) -> InspectResult:
+    """Decode every segment once (audio kept at its own rate where possible) and tabulate coverage."""
+    from tqdm.auto import tqdm
+
+    dataset = SegmentDataset(config, audio_sample_rate=DEFAULT_SAMPLE_RATE, with_labels=_has_labels(config))
+    report = DataReport()
+    present = np.zeros((len(dataset), len(MODALITIES)), dtype=bool)
+    position = {sid: i for i, sid in enumerate(dataset.segment_ids)}
+    loader = make_loader(dataset, batch_size, num_workers=config.data.precompute.num_workers)
+    for batch in tqdm(loader, desc="inspect", unit="batch", disable=not progress):
+        report.add_batch(batch["segment_id"], batch["absent"])
+        rows = [position[s] for s in batch["segment_id"]]
+        present[rows] = batch["modality_mask"].numpy()
+    report.add_alignment(dataset.alignment.flagged, dataset.alignment.corrected, dataset.excluded)
+    result = InspectResult(report)
+    if dataset.labels is not None:
+        for head, classes in dataset.label_vocab.items():
+            values = dataset.label_array(head)
+            result.by_label[head] = {c: _tally(present[values == k]) for k, c in enumerate(classes)}
+    if dataset.albums is not None:
+        albums = np.array([str(a) if a is not None else "<none>" for a in dataset.albums])
+        result.by_album = {a: _tally(present[albums == a]) for a in sorted(set(albums.tolist()))}
+    return result
+
+
+def _has_labels(config: ChromaConfig) -> bool:
+    import pyarrow.parquet as pq
+
+    from chroma_framework.data.paths import existing_metadata_path
+
+    names = pq.read_schema(existing_metadata_path(config.data)).names
+    return all(h in names for h in config.data.labels)
+
+
+def _tally(rows: np.ndarray) -> dict[str, int]:
+    out = _coverage()
+    out["segments"] = int(rows.shape[0])
+    for i, m in enumerate(MODALITIES):
+        out[m] = int(rows[:, i].sum()) if rows.size else 0
+    return out
+
+
+def format_inspect(result: InspectResult) -> str:
+    """Plain-text tables of :class:`InspectResult`."""
+
+    def table(title: str, rows: dict[str, dict[str, int]]) -> list[str]:
+        width = max([len(k) for k in rows] + [len(title)])
+        out = [f"{title:<{width}}  segments    text   audio    midi"]
+        for key, c in rows.items():
+            n = max(c["segments"], 1)
+            cells = "".join(f"  {100.0 * c[m] / n:5.1f}%" for m in MODALITIES)
+            out.append(f"{key:<{width}}  {c['segments']:8d}{cells}")
+        return out
+
+    lines = [result.report.summary(), ""]
+    for head, rows in result.by_label.items():
+        lines += table(head, rows) + [""]
+    if result.by_album:
+        lines += table("album", result.by_album)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,59 @@
+"""Train/val/test assignment with no song in two splits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from chroma_framework.config.data import DataSection
+from chroma_framework.data.paths import data_section
+
+SPLITS = ("train", "val", "test")
+_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
+
+
+def song_ids(table: pa.Table, data: DataSection) -> list[str]:
+    """Song of each row: the song column when present, else the segment id up to its last separator."""
+    if data.columns.song in table.column_names:
+        ids = [str(s) for s in table.column(data.columns.segment_id).to_pylist()]
+        songs = table.column(data.columns.song).to_pylist()
+        # A row with no song keeps its own group rather than joining another song.
+        return [str(s) if s is not None else f"<segment {sid}>" for s, sid in zip(songs, ids)]
+    sep = data.split.song_separator
+    return [str(s).rsplit(sep, 1)[0] for s in table.column(data.columns.segment_id).to_pylist()]
+
+
+def assign_splits(meta_table: pa.Table, config: object, seed: int) -> np.ndarray:
+    """``[N]`` split names (``train``/``val``/``test``) for the rows of ``meta_table``.
+
+    Uses the split column when present (aliases such as ``validation`` map to ``val``);
+    otherwise shuffles songs with ``seed`` and fills train, val, test in turn to the
+    configured fractions of segments, so every song lies in exactly one split.
+
+    Raises:
+        ValueError: a split value is null or unknown (names the segment).
+    """
+    data = data_section(config)
+    ids = [str(s) for s in meta_table.column(data.columns.segment_id).to_pylist()]
+    col = data.columns.split
+    if col in meta_table.column_names:
+        out = np.empty(len(ids), dtype=object)
+        for row, (sid, value) in enumerate(zip(ids, meta_table.column(col).to_pylist())):
+            name = _ALIASES.get(str(value).strip().lower()) if value is not None else None
+            if name is None:
+                raise ValueError(
+                    f"segment {sid!r}: split column {col!r} holds {value!r}; expected one of {', '.join(SPLITS)}"
+                )
+            out[row] = name
+        return out.astype(str)
+    songs = song_ids(meta_table, data)
+    unique, inverse, counts = np.unique(
+        np.asarray(songs, dtype=object).astype(str), return_inverse=True, return_counts=True
+    )
+    order = np.random.default_rng(seed).permutation(len(unique))
+    # Each song lands where the midpoint of its block of segments falls on the cumulative fractions.
+    midpoints = (np.cumsum(counts[order]) - counts[order] / 2.0) / max(len(ids), 1)
+    bounds = np.cumsum([data.split.train, data.split.val])
+    song_split = np.empty(len(unique), dtype=object)
+    song_split[order] = np.asarray(SPLITS, dtype=object)[np.searchsorted(bounds, midpoints, side="right")]
+    return song_split[inverse].astype(str)

@@ -1,0 +1,308 @@
+"""Load a trained run and score raw MIDI, audio and lyrics with it.
+
+``chroma.load_run(path)`` rebuilds the model from the run's saved config and
+label vocabularies through the plugin registry, then loads ``model.safetensors``
+(never a pickle). A run trained on precomputed embeddings also rebuilds the frozen
+encoders that produced them and checks their fingerprints against the ones the
+run recorded, so a changed or missing encoder is an error rather than silently
+different scores.
+
+Scoring accepts any subset of modalities; an absent one is masked and the
+fusion substitutes its null embedding. Generated MIDI alone is the common case.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from chroma.contracts import AudioBatch, Encoder, MidiBatch, TextBatch
+from chroma.errors import ConfigError
+from chroma.modality import MODALITIES, modality_index
+from chroma.plugins.errors import PluginError
+from chroma.plugins.registry import PluginRegistry
+from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.training import checkpoint as ckpt
+from chroma_framework.training import run_dir as rd
+
+MidiInput = bytes | str | os.PathLike[str] | None
+AudioInput = str | os.PathLike[str] | np.ndarray | Tensor | tuple[Any, int] | None
+
+
+class RunLoadError(RuntimeError):
+    """A run cannot be loaded: not a run, a missing plugin, a foreign checkpoint, changed encoders."""
+
+
+class ScoringError(ValueError):
+    """An input given to :meth:`Run.score` cannot be used (unreadable file, unsupported modality)."""
+
+
+def _plugin_hint(header: Mapping[str, Any]) -> str:
+    build = header.get("build") or {}
+    parts = []
+    fusion = build.get("fusion") or {}
+    if fusion:
+        parts.append(f"fusion {fusion.get('name')!r} from {fusion.get('distribution')} {fusion.get('version')}")
+    for modality, enc in (build.get("encoders") or {}).items():
+        parts.append(f"{modality} encoder {enc.get('name')!r} (version {enc.get('version')})")
+    return "; the run was trained with " + ", ".join(parts) if parts else ""
+
+
+class Run:
+    """A trained run, ready to score.
+
+    Attributes:
+        path: the run directory.
+        config: the config it was trained with.
+        header: ``run.json``.
+        classes: ``{head: class names}`` in logit order.
+        model: the :class:`~chroma.model.ChromaModel` in eval mode.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        config: ChromaConfig,
+        header: dict[str, Any],
+        classes: dict[str, list[str]],
+        model: torch.nn.Module,
+        device: torch.device,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        self.path = path
+        self.config = config
+        self.header = header
+        self.classes = classes
+        self.model = model.eval()
+        self.device = device
+        self._registry = registry
+        self._encoders: dict[str, Encoder] | None = None
+        self._midi = None
+        self._audio = None
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(self.model.modalities)
+
+    @property
+    def encoders(self) -> dict[str, Encoder]:
+        """``{modality: Encoder}`` turning raw inputs into a precomputed-mode run's embeddings.
+
+        Built on first use (evaluation on stored embeddings never needs them) and
+        checked against the fingerprints the run recorded.
+
+        Raises:
+            RunLoadError: an encoder plugin is missing or now builds different embeddings.
+        """
+        if self._encoders is None:
+            if self.header.get("mode") != "precomputed":
+                self._encoders = {}
+            else:
+                try:
+                    built = _scoring_encoders(self.config, self.header, self._registry)
+                except (PluginError, ConfigError) as exc:
+                    raise RunLoadError(f"cannot rebuild the encoders of run {self.path}: {exc}") from None
+                self._encoders = {m: e.to(self.device).eval() for m, e in built.items()}
+        return self._encoders
+
+    def _encoder(self, modality: str) -> Encoder | None:
+        if modality in self.model.encoders:
+            return self.model.encoders[modality]
+        return self.encoders.get(modality)
+
+    # ------------------------------------------------------------ raw inputs
+    def _midi_batch(self, midi: MidiInput) -> MidiBatch:
+        from chroma_framework.midi.collate import events_to_batch
+        from chroma_framework.midi.errors import MidiParseError
+        from chroma_framework.midi.pipeline import MidiPreprocessor
+
+        section = self.config.preprocessing.midi
+        duration = float(section.duration or self.config.preprocessing.audio.duration)
+        if midi is None:
+            return events_to_batch([None], duration, section.max_events)[0]
+        if self._midi is None:
+            self._midi = MidiPreprocessor(section)
+        source = "<bytes>" if isinstance(midi, (bytes, bytearray)) else str(midi)
+        data: bytes | Path = bytes(midi) if isinstance(midi, (bytes, bytearray)) else Path(midi)
+        if isinstance(data, Path) and not data.is_file():
+            raise ScoringError(f"MIDI file {data} does not exist")
+        try:
+            events = self._midi(data, source=source)
+        except MidiParseError as exc:
+            raise ScoringError(f"cannot read MIDI {source}: {exc}") from None
+        return events_to_batch([events], duration, section.max_events)[0]
+
+    def _audio_rate(self) -> int:
+        encoder = self._encoder("audio")
+        rate = getattr(encoder, "sample_rate", None) or self.config.preprocessing.audio.sample_rate
+        return int(rate or 44_100)
+
+    def _audio_batch(self, audio: AudioInput) -> AudioBatch:
+        from chroma_framework.audio.pipeline import AudioPreprocessor
+        from chroma_framework.data.audio_decode import AudioDecodeError, load_audio_file
+
+        rate = self._audio_rate()
+        if self._audio is None:
+            self._audio = AudioPreprocessor(self.config.preprocessing.audio, rate)
+        if audio is None:
+            return AudioBatch(torch.zeros(1, self._audio.num_samples), torch.zeros(1, dtype=torch.int64), rate)
+        if isinstance(audio, (str, os.PathLike)):
+            try:
+                wave, source_rate = load_audio_file(Path(audio))
+            except AudioDecodeError as exc:
+                raise ScoringError(f"cannot read audio {audio}: {exc}") from None
+        elif isinstance(audio, tuple):
+            wave, source_rate = audio
+        else:
+            wave, source_rate = audio, rate
+        try:
+            samples, length = self._audio(np.asarray(wave, dtype=np.float32), int(source_rate))
+        except ValueError as exc:
+            raise ScoringError(f"unusable audio: {exc}") from None
+        return AudioBatch(samples.unsqueeze(0), torch.tensor([length], dtype=torch.int64), rate)
+
+    def _text_batch(self, lyrics: str | None) -> TextBatch:
+        encoder = self._encoder("text")
+        if lyrics is not None and (encoder is None or encoder.name == "precomputed"):
+            raise ScoringError(
+                f"run {self.path} reads lyrics as precomputed vectors (data.columns.lyric_embedding), "
+                "so it cannot score raw lyric text; score without lyrics or train with a text encoder"
+            )
+        dim = int(self.model.fusion.input_dims.get("text", 1))
+        return TextBatch(texts=[lyrics or ""], embeddings=torch.zeros(1, dim))
+
+    # --------------------------------------------------------------- scoring
+    @torch.no_grad()
+    def score(
+        self, midi: MidiInput = None, audio: AudioInput = None, lyrics: str | None = None
+    ) -> dict[str, dict[str, float]]:
+        """Class probabilities of one segment.
+
+        Args:
+            midi: MIDI file bytes or a path to a ``.mid`` file.
+            audio: a path to an audio file, a ``(waveform, sample_rate)`` tuple, or a
+                waveform at the audio encoder's rate.
+            lyrics: lyric text (runs with a text encoder only).
+
+        Returns:
+            ``{head: {class: probability}}``; each head's probabilities sum to 1.
+
+        Raises:
+            ScoringError: nothing given, or an input the run cannot use.
+        """
+        given = {
+            "text": lyrics is not None and lyrics.strip() != "",
+            "audio": audio is not None,
+            "midi": midi is not None,
+        }
+        unused = [m for m, g in given.items() if g and m not in self.modalities]
+        if unused:
+            raise ScoringError(
+                f"run {self.path} was trained on {', '.join(self.modalities)} only; it cannot use {', '.join(unused)}"
+            )
+        if not any(given.values()):
+            raise ScoringError("nothing to score: give MIDI, audio or lyrics")
+        mask = torch.zeros(1, len(MODALITIES), dtype=torch.bool)
+        for m, g in given.items():
+            mask[0, modality_index(m)] = g
+        raw = {
+            "text": self._text_batch(lyrics if given["text"] else None),
+            "audio": self._audio_batch(audio),
+            "midi": self._midi_batch(midi),
+        }
+        batch: dict[str, Any] = {"modality_mask": mask.to(self.device)}
+        precomputed = {}
+        for modality in self.modalities:
+            inputs = raw[modality].to(self.device)
+            if modality in self.model.encoders:
+                batch[modality] = inputs
+            elif given[modality]:
+                if modality not in self.encoders:
+                    raise ScoringError(f"run {self.path} has no {modality} encoder to embed the given {modality}")
+                precomputed[modality] = self.encoders[modality](inputs).pooled
+            else:
+                precomputed[modality] = torch.zeros(1, self.model.fusion.input_dims[modality], device=self.device)
+        if precomputed:
+            batch["embeddings"] = precomputed
+        out = self.model(batch)
+        return {
+            head: dict(zip(self.classes[head], torch.softmax(logits[0].float(), dim=0).tolist()))
+            for head, logits in out.logits.items()
+        }
+
+
+def _scoring_encoders(
+    config: ChromaConfig, header: Mapping[str, Any], registry: PluginRegistry | None
+) -> dict[str, Encoder]:
+    """Rebuild the frozen encoders whose embeddings a precomputed run was trained on, checking fingerprints."""
+    from chroma.plugins.registry import get_registry
+    from chroma_framework.data.precompute import (
+        COLUMN_ENCODER,
+        encoder_fingerprint,
+        frozen_sections,
+    )
+
+    registry = (registry or get_registry()).with_disabled(config.plugins.disable)
+    sections = frozen_sections(config)
+    encoders: dict[str, Encoder] = {}
+    for modality, expected in (header.get("fingerprints") or {}).items():
+        if str(expected).startswith(f"{COLUMN_ENCODER}-"):
+            continue  # lyric vectors read from the metadata: nothing to rebuild
+        section = sections.get(modality)
+        if section is None:
+            raise RunLoadError(
+                f"the run's {modality} embeddings came from {expected!r}, but its config has no frozen "
+                f"model.{modality}_encoder to rebuild it for scoring"
+            )
+        torch.manual_seed(config.training.seed)
+        encoder = registry.build_encoder(
+            f"{modality}_encoder", section.type, section.plugin_options(), section.provider
+        )
+        actual = encoder_fingerprint(encoder, section, config, modality)
+        if actual != expected:
+            raise RunLoadError(
+                f"the {modality} encoder {section.type!r} now builds as {actual}, but the run was trained on "
+                f"embeddings from {expected}; install the plugin version / weights the run used"
+            )
+        encoders[modality] = encoder
+    return encoders
+
+
+def load_run(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu", registry: PluginRegistry | None = None
+) -> Run:
+    """Load the run in directory ``path`` for scoring and evaluation.
+
+    Raises:
+        RunLoadError: not a run directory, a missing or incompatible plugin (named), or a
+            checkpoint of another kind. (A precomputed-mode run's encoders are rebuilt and
+            checked on the first :meth:`Run.score` that needs them.)
+    """
+    from chroma_framework.model_build import build_model
+
+    run_path = Path(path)
+    try:
+        header = rd.read_header(run_path)
+        config = rd.read_config(run_path)
+        classes = rd.read_labels_json(run_path)
+    except rd.RunError as exc:
+        raise RunLoadError(str(exc)) from None
+    if not (run_path / rd.MODEL_FILE).is_file():
+        raise RunLoadError(f"{run_path} has no {rd.MODEL_FILE}: training did not finish an epoch")
+    device = torch.device(device)
+    try:
+        model = build_model(config, classes, header.get("input_dims") or None, registry)
+    except (PluginError, ConfigError) as exc:
+        raise RunLoadError(f"cannot rebuild run {run_path}: {exc}{_plugin_hint(header)}") from None
+    try:
+        rd.check_vocabularies(run_path, model.encoders)
+        ckpt.load_model(run_path / rd.MODEL_FILE, model)
+    except (ckpt.CheckpointError, rd.RunError) as exc:
+        raise RunLoadError(str(exc)) from None
+    return Run(run_path, config, header, classes, model.to(device), device, registry)

@@ -1,0 +1,1 @@
+"""The built-in ``precomputed`` text encoder: lyric vectors stored in the data, passed through."""

@@ -1,0 +1,64 @@
+"""Early stopping on a validation metric."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chroma_framework.config.training import EarlyStoppingSection
+
+
+class EarlyStopping:
+    """Tracks the best value of one metric and says when patience has run out.
+
+    Args:
+        config: the ``training.early_stopping`` section.
+    """
+
+    def __init__(self, config: EarlyStoppingSection) -> None:
+        self.metric = config.metric
+        self.mode = config.resolved_mode()
+        self.patience = config.patience
+        self.min_delta = config.min_delta
+        self.enabled = config.enabled
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.bad_epochs = 0
+
+    def value(self, metrics: dict[str, float]) -> float:
+        """The tracked metric from a flat ``{name: value}`` dict of validation metrics."""
+        if self.metric not in metrics:
+            raise ValueError(
+                f"training.early_stopping.metric {self.metric!r} is not a validation metric; "
+                f"choose one of {', '.join(sorted(metrics))}"
+            )
+        return float(metrics[self.metric])
+
+    def update(self, epoch: int, metrics: dict[str, float]) -> bool:
+        """Record one epoch; True when it is the best so far (NaN never is)."""
+        value = self.value(metrics)
+        if math.isnan(value):
+            improved = False
+        elif self.best is None:
+            improved = True
+        elif self.mode == "min":
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        if improved:
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+        else:
+            self.bad_epochs += 1
+        return improved
+
+    @property
+    def should_stop(self) -> bool:
+        return self.enabled and self.bad_epochs >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"]
+        self.bad_epochs = int(state["bad_epochs"])

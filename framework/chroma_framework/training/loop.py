@@ -1,0 +1,445 @@
+"""The training loop shared by the fast (precomputed) and end-to-end paths.
+
+One epoch: shuffled training batches (the order depends only on ``seed`` and the
+epoch, so a resumed run sees the same batches), gradient accumulation, per-encoder
+then global gradient clipping, an LR schedule stepped per optimiser step,
+per-modality gradient norms every ``grad_monitor.every`` steps, then validation,
+early stopping, the best weights and a resumable checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from chroma import __version__
+from chroma.errors import ConfigError
+from chroma.model import ChromaModel
+from chroma.plugins.registry import PluginRegistry
+from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.config.training import ScheduleSection
+from chroma_framework.data.report import DataReport
+from chroma_framework.evaluation.metrics import all_head_metrics, summary
+from chroma_framework.evaluation.predict import predict, to_device
+from chroma_framework.model_build import build_model
+from chroma_framework.training import checkpoint as ckpt
+from chroma_framework.training import run_dir as rd
+from chroma_framework.training.data import effective_modalities
+from chroma_framework.training.early_stopping import EarlyStopping
+from chroma_framework.training.grad_monitor import GradMonitor
+from chroma_framework.training.losses import MultiHeadLoss
+from chroma_framework.training.metrics_log import MetricsLog
+from chroma_framework.training.param_groups import (
+    FUSION_GROUP,
+    build_param_groups,
+    clip_gradients,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Absent-modality counts and reasons of the training split, written after the first epoch (end to end).
+TRAIN_DATA_REPORT = "train_data_report.json"
+
+
+class BatchSource(Protocol):
+    """Where the trainer gets its batches (see :class:`chroma_framework.training.data.PrecomputedSource`)."""
+
+    classes: dict[str, list[str]]
+    #: ``{modality: D}`` of precomputed inputs; ``None`` when every modality goes through its encoder.
+    input_dims: dict[str, int] | None
+    fingerprints: dict[str, str]
+
+    def split_size(self, split: str) -> int: ...
+    def num_train_batches(self) -> int: ...
+    def bind_model(self, model: nn.Module) -> None: ...
+    def train_batches(self, epoch: int) -> Iterable[Mapping[str, Any]]: ...
+    def eval_batches(self, split: str, mask: Tensor | None = None) -> Iterable[Mapping[str, Any]]: ...
+    def train_labels(self) -> dict[str, Tensor]: ...
+    def albums(self, split: str) -> list[str | None]: ...
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    Attributes:
+        run_dir: the run directory.
+        best_epoch: epoch (1-based) whose weights are in ``model.safetensors``.
+        best_metrics: validation metrics of that epoch.
+        epochs_run: epochs completed in total (including before a resume).
+        stopped_early: whether early stopping ended the run.
+    """
+
+    run_dir: Path
+    best_epoch: int | None
+    best_metrics: dict[str, float]
+    epochs_run: int
+    stopped_early: bool
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; other names as given (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"training.device is {name!r} but CUDA is not available; use 'auto' or 'cpu'")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (model init, modality dropout, head dropout)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def lr_lambda(schedule: ScheduleSection, total_steps: int) -> Any:
+    """Multiplier of the base LR at each optimiser step (warm-up, then cosine/linear/flat)."""
+    warmup = int(schedule.warmup_fraction * total_steps)
+    floor = schedule.min_lr_ratio
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if schedule.name == "none":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        if schedule.name == "linear":
+            return floor + (1 - floor) * (1 - progress)
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def validation_metrics(
+    model: nn.Module, source: BatchSource, loss_fn: MultiHeadLoss, device: torch.device, split: str = "val"
+) -> dict[str, float]:
+    """``loss`` and :func:`~chroma_framework.evaluation.metrics.summary` metrics of ``split``.
+
+    Args:
+        loss_fn: the training loss, on the CPU (predictions are gathered there).
+    """
+    preds = predict(model, source.eval_batches(split), device, keep_weights=False)
+    with torch.no_grad():
+        loss, per_head = loss_fn(preds.logits, preds.labels, preds.soft_labels)
+    out = {"loss": float(loss), **{f"{h}_loss": float(v) for h, v in per_head.items()}}
+    out.update(summary(all_head_metrics(preds.logits, preds.labels, source.classes)))
+    return out
+
+
+class Trainer:
+    """Trains one run into ``run_dir``.
+
+    Args:
+        config: the validated configuration (``training.text_only_baseline`` already applied).
+        run_dir: the run directory (created).
+        source: training/validation batches.
+        resume: continue from ``checkpoints/last.safetensors``.
+        registry: plugin registry for :func:`~chroma.model.build_model`.
+    """
+
+    def __init__(
+        self,
+        config: ChromaConfig,
+        run_dir: Path,
+        source: BatchSource,
+        *,
+        resume: bool = False,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        self.config = config
+        self.training = config.training
+        self.run_dir = Path(run_dir)
+        self.source = source
+        self.resume = resume
+        self.device = resolve_device(self.training.device)
+        seed_everything(self.training.seed)
+        self.model: ChromaModel = build_model(config, source.classes, source.input_dims, registry).to(self.device)
+        source.bind_model(self.model)
+        if source.split_size("val") == 0:
+            raise ConfigError("the validation split is empty; early stopping and model selection need one")
+        self.groups = build_param_groups(self.model, config)
+        self.optimizer = torch.optim.AdamW(self.groups, lr=self.training.learning_rate)
+        self.steps_per_epoch = -(-source.num_train_batches() // self.training.grad_accumulation)
+        total = self.steps_per_epoch * self.training.epochs
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(self.training.schedule, total))
+        train_labels = source.train_labels()
+        self.val_loss_fn = MultiHeadLoss(source.classes, self.training.loss, train_labels)
+        self.loss_fn = MultiHeadLoss(source.classes, self.training.loss, train_labels).to(self.device)
+        trained = {m for m in self.model.encoders if m not in self.model.frozen_encoders}
+        self.monitor = GradMonitor(self.model, self.training.grad_monitor, trained)
+        self.stopper = EarlyStopping(self.training.early_stopping)
+        self.epoch = 0
+        self.step = 0
+        #: Why modalities were absent in the training batches of the first epoch run (end-to-end data).
+        self.data_report = DataReport()
+
+    # ----------------------------------------------------------------- run dir
+    def _header(self, status: str, best_metrics: dict[str, float] | None = None) -> dict[str, Any]:
+        return {
+            "status": status,
+            "chroma_version": __version__,
+            "created": self._created,
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "mode": self.training.mode,
+            "text_only_baseline": self.training.text_only_baseline,
+            "modalities": list(self.model.modalities),
+            "input_dims": dict(self.source.input_dims or {}),
+            "fingerprints": dict(self.source.fingerprints),
+            "build": self.model.build_info,
+            "epochs_completed": self.epoch,
+            "steps": self.step,
+            "best_epoch": self.stopper.best_epoch,
+            "best_metric": {"name": self.stopper.metric, "value": self.stopper.best},
+            "best_val_metrics": best_metrics or {},
+            "split_sizes": {s: self.source.split_size(s) for s in ("train", "val", "test")},
+        }
+
+    def _start(self) -> MetricsLog:
+        self._created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.best_metrics: dict[str, float] = {}
+        state_path = self.run_dir / rd.STATE_FILE
+        if self.resume:
+            header = rd.read_header(self.run_dir)
+            progress = ckpt.load_training_state(state_path, self.model, self.optimizer, self.scheduler)
+            self.epoch, self.step = int(progress["epoch"]), int(progress["step"])
+            self.stopper.load_state_dict(progress["early_stopping"])
+            self.best_metrics = dict(progress["best_val_metrics"])
+            self._created = header.get("created", self._created)
+            logger.info("resuming %s after epoch %d (step %d)", self.run_dir, self.epoch, self.step)
+            return MetricsLog(self.run_dir, resume=True, keep_until_step=self.step)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        rd.write_config(self.run_dir, self.config)
+        rd.write_labels(self.run_dir, self.source.classes)
+        rd.write_vocabularies(self.run_dir, self.model.encoders)
+        rd.write_header(self.run_dir, self._header("running"))
+        return MetricsLog(self.run_dir)
+
+    def _checkpoint(self) -> None:
+        progress = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "early_stopping": self.stopper.state_dict(),
+            "best_val_metrics": self.best_metrics,
+        }
+        ckpt.save_training_state(self.run_dir / rd.STATE_FILE, self.model, self.optimizer, self.scheduler, progress)
+
+    # ------------------------------------------------------------------- steps
+    def _optimizer_step(self, log: MetricsLog) -> None:
+        if self.monitor.due(self.step):
+            norms = self.monitor.norms()
+            inputs = self.monitor.input_norms()
+            log.write({"kind": "grad_norm", "epoch": self.epoch + 1, "step": self.step, **norms, **inputs})
+            by_input = {k.removeprefix("input_"): v for k, v in inputs.items()}
+            for measure, values in (("parameter", norms), ("input", by_input)):
+                imbalance = self.monitor.check(self.step, values, measure)
+                if imbalance is not None:
+                    log.write(
+                        {
+                            "kind": "warning",
+                            "epoch": self.epoch + 1,
+                            "step": self.step,
+                            "type": f"grad_imbalance_{measure}",
+                            "dominant": imbalance.dominant,
+                            "ratio": imbalance.ratio,
+                            "message": imbalance.message,
+                        }
+                    )
+        clip_gradients(self.groups, self.training.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+
+    def _batches(self) -> Iterator[Mapping[str, Any]]:
+        batches = self.source.train_batches(self.epoch)
+        if not self.training.progress:
+            yield from batches
+            return
+        from tqdm.auto import tqdm
+
+        desc = f"epoch {self.epoch + 1}/{self.training.epochs}"
+        yield from tqdm(batches, total=self.source.num_train_batches(), desc=desc, leave=False, dynamic_ncols=True)
+
+    def _train_epoch(self, log: MetricsLog) -> float:
+        self.model.train()
+        accum = self.training.grad_accumulation
+        n_batches = self.source.num_train_batches()
+        epoch_loss = torch.zeros((), device=self.device)
+        window_loss = torch.zeros((), device=self.device)
+        window_steps = 0
+        count_absent = self.data_report.segments == 0
+        for i, batch in enumerate(self._batches()):
+            if count_absent and "absent" in batch:
+                self.data_report.add_batch(batch["segment_id"], batch["absent"])
+            batch = to_device(batch, self.device)
+            steps_now = (i + 1) % accum == 0 or i + 1 == n_batches
+            watch = steps_now and self.monitor.due(self.step)
+            if watch:
+                self.monitor.watch_inputs(batch)
+            out = self.model(batch)
+            if watch:
+                self.monitor.retain_inputs(out.embeddings, out.modality_mask)
+            loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
+            (loss / accum).backward()
+            epoch_loss += loss.detach()
+            window_loss += loss.detach()
+            window_steps += 1
+            if steps_now:
+                self._optimizer_step(log)
+                if self.step % self.training.log_every == 0:
+                    log.write(
+                        {
+                            "kind": "step",
+                            "epoch": self.epoch + 1,
+                            "step": self.step,
+                            "train_loss": float(window_loss) / window_steps,
+                            "lr": self.scheduler.get_last_lr()[-1],
+                        }
+                    )
+                    window_loss.zero_()
+                    window_steps = 0
+        if count_absent and self.data_report.segments:
+            self.data_report.write_json(self.run_dir / TRAIN_DATA_REPORT)
+            logger.info("training data: %s", self.data_report.summary())
+        return float(epoch_loss) / max(1, n_batches)
+
+    # --------------------------------------------------------------------- fit
+    def fit(self) -> TrainResult:
+        log = self._start()
+        stopped = self.stopper.should_stop
+        while self.epoch < self.training.epochs and not stopped:
+            started = time.perf_counter()
+            train_loss = self._train_epoch(log)
+            val = validation_metrics(self.model, self.source, self.val_loss_fn, self.device)
+            self.epoch += 1
+            improved = self.stopper.update(self.epoch, val)
+            if improved:
+                self.best_metrics = val
+                ckpt.save_model(self.run_dir / rd.MODEL_FILE, self.model, {"epoch": self.epoch, "val": val})
+            record = {
+                "kind": "epoch",
+                "epoch": self.epoch,
+                "step": self.step,
+                "train_loss": train_loss,
+                **{f"val_{k}": v for k, v in val.items()},
+                "lr": self._fusion_lr(),
+                "seconds": time.perf_counter() - started,
+                "improved": improved,
+            }
+            log.write(record)
+            logger.info(
+                "epoch %d: train loss %.4f, val loss %.4f, val %s %.4f%s",
+                self.epoch,
+                train_loss,
+                val["loss"],
+                self.stopper.metric,
+                self.stopper.value(val),
+                " (best)" if improved else "",
+            )
+            stopped = self.stopper.should_stop
+            self._checkpoint()
+            rd.write_header(self.run_dir, self._header("running", self.best_metrics))
+        status = "stopped_early" if stopped else "completed"
+        rd.write_header(self.run_dir, self._header(status, self.best_metrics))
+        return TrainResult(self.run_dir, self.stopper.best_epoch, self.best_metrics, self.epoch, stopped)
+
+    def _fusion_lr(self) -> float:
+        for group in self.optimizer.param_groups:
+            if group["name"] == FUSION_GROUP:
+                return float(group["lr"])
+        return float(self.optimizer.param_groups[0]["lr"])
+
+
+def prepare_config(config: ChromaConfig, text_only: bool = False) -> ChromaConfig:
+    """The config a run trains with: ``--text-only`` sets ``training.text_only_baseline`` and
+    restricts ``model.modalities`` to text, so the saved config rebuilds the same model."""
+    if text_only or config.training.text_only_baseline:
+        model = config.model.model_copy(update={"modalities": ["text"]})
+        training = config.training.model_copy(update={"text_only_baseline": True})
+        config = config.model_copy(update={"model": model, "training": training})
+    if not effective_modalities(config):
+        raise ConfigError("model.modalities is empty")
+    return config
+
+
+#: Keys that may change between a run and its ``--resume`` (``training.epochs`` extends the run).
+RESUMABLE_CHANGES = frozenset(
+    {"training.epochs", "training.progress", "training.device", "training.num_workers", "training.output_dir"}
+)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
+
+
+def resume_config(config: ChromaConfig, run_dir: Path) -> ChromaConfig:
+    """The saved config of ``run_dir``, with the resumable keys taken from ``config``.
+
+    Raises:
+        ConfigError: ``config`` differs from the saved one in a key that changes the model or data.
+    """
+    saved = rd.read_config(run_dir)
+    old, new = _flatten(saved.model_dump(mode="json")), _flatten(config.model_dump(mode="json"))
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
+    if changed:
+        details = ", ".join(f"{k} ({old.get(k)!r} -> {new.get(k)!r})" for k in changed[:8])
+        raise ConfigError(
+            f"--resume: the config differs from the one {run_dir} was trained with: {details}; "
+            f"resume with the same config (only {', '.join(sorted(RESUMABLE_CHANGES))} may change) "
+            f"or train into a new directory with --out"
+        )
+    training = saved.training.model_copy(update={k.split(".", 1)[1]: new[k] for k in RESUMABLE_CHANGES})
+    return saved.model_copy(update={"training": training})
+
+
+def make_source(config: ChromaConfig, device: torch.device, vocab: dict[str, list[str]] | None = None) -> BatchSource:
+    """The batch source of ``training.mode``."""
+    if config.training.mode == "precomputed":
+        from chroma_framework.training.data import PrecomputedSource, load_precomputed
+
+        data = load_precomputed(config, vocab)
+        return PrecomputedSource(data, config.training.batch_size, device, config.training.seed)
+    from chroma_framework.training.end_to_end import DatasetSource
+
+    return DatasetSource(config, vocab)
+
+
+def train(
+    config: ChromaConfig, run_dir: Path, *, resume: bool = False, registry: PluginRegistry | None = None
+) -> TrainResult:
+    """Train the run ``config`` describes into ``run_dir`` (or continue it with ``resume``).
+
+    Raises:
+        ConfigError: configuration or data problems, with what to change.
+        chroma_framework.training.run_dir.RunError: ``resume`` on a directory that is not a resumable run.
+    """
+    run_dir = Path(run_dir)
+    vocab = None
+    if resume:
+        rd.read_header(run_dir)
+        if not (run_dir / rd.STATE_FILE).is_file():
+            raise rd.RunError(f"--resume: {run_dir} has no {rd.STATE_FILE} (no epoch finished yet); train it anew")
+        config = resume_config(prepare_config(config), run_dir)
+        vocab = rd.read_labels_json(run_dir)
+    else:
+        config = prepare_config(config)
+    source = make_source(config, resolve_device(config.training.device), vocab)
+    return Trainer(config, run_dir, source, resume=resume, registry=registry).fit()

@@ -1,0 +1,128 @@
+"""Layout of a run directory and its JSON header.
+
+::
+
+    RUN/
+      run.json                    kind "chroma.run": mode, modalities, input dims, plugins,
+                                  encoder fingerprints, status, best epoch and metrics
+      config.yaml                 the resolved configuration the run was trained with
+      labels.json                 {head: [class names]} in logit order
+      vocab_<modality>.json       token vocabulary of each tokenising encoder (e.g. event_based MIDI)
+      model.safetensors           weights of the best validation epoch (kind "chroma.model")
+      checkpoints/last.safetensors  resumable training state (kind "chroma.training_state")
+      metrics.jsonl, epochs.csv, steps.csv, grad_norms.csv, warnings.csv
+      train_data_report.json      end to end: why modalities were absent in the training split
+      report/                     written by ``chroma evaluate``
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chroma.errors import ConfigError
+from chroma_framework.atomic import atomic_write, write_json
+from chroma_framework.config.loader import load_config
+from chroma_framework.config.schema import ChromaConfig
+
+RUN_KIND = "chroma.run"
+RUN_FORMAT = 1
+RUN_JSON = "run.json"
+CONFIG_YAML = "config.yaml"
+LABELS_JSON = "labels.json"
+MODEL_FILE = "model.safetensors"
+STATE_FILE = "checkpoints/last.safetensors"
+REPORT_DIR = "report"
+
+
+class RunError(ValueError):
+    """A path is not a (complete) Chroma run directory."""
+
+
+def write_config(run_dir: Path, config: ChromaConfig) -> None:
+    """Save the resolved config (every default filled in) as YAML."""
+    text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    atomic_write(run_dir / CONFIG_YAML, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def read_config(run_dir: Path) -> ChromaConfig:
+    """The config a run was trained with."""
+    path = run_dir / CONFIG_YAML
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no {CONFIG_YAML}; is it a Chroma run directory?")
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise RunError(f"{path} is not a valid config for this version of chroma:\n{exc}") from None
+
+
+def write_header(run_dir: Path, header: dict[str, Any]) -> None:
+    write_json(run_dir / RUN_JSON, {"kind": RUN_KIND, "format": RUN_FORMAT, **header})
+
+
+def read_header(run_dir: Path) -> dict[str, Any]:
+    """``run.json`` of ``run_dir``, checked to be a Chroma run header.
+
+    Raises:
+        RunError: the directory or header is missing, unreadable or of another kind.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunError(f"run directory {run_dir} does not exist")
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir} is a file, not a run directory (pass the directory `chroma train` wrote)")
+    path = run_dir / RUN_JSON
+    if not path.is_file():
+        raise RunError(f"{run_dir} is not a Chroma run directory: it has no {RUN_JSON}")
+    try:
+        header = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(header, dict) or header.get("kind") != RUN_KIND:
+        kind = header.get("kind") if isinstance(header, dict) else type(header).__name__
+        raise RunError(f"{path} is of kind {kind!r}, expected {RUN_KIND!r}")
+    if int(header.get("format", 0)) > RUN_FORMAT:
+        raise RunError(f"{path} has format {header['format']}; this chroma reads up to {RUN_FORMAT}: upgrade chroma")
+    return header
+
+
+def write_labels(run_dir: Path, classes: dict[str, list[str]]) -> None:
+    write_json(run_dir / LABELS_JSON, classes)
+
+
+def vocabulary_path(run_dir: Path, modality: str) -> Path:
+    return run_dir / f"vocab_{modality}.json"
+
+
+def write_vocabularies(run_dir: Path, encoders: Mapping[str, Any]) -> None:
+    """Save the vocabulary of every encoder that has one (``encoder.vocabulary.to_json()``)."""
+    for modality, encoder in encoders.items():
+        vocabulary = getattr(encoder, "vocabulary", None)
+        if vocabulary is not None:
+            text = vocabulary.to_json()
+            atomic_write(vocabulary_path(run_dir, modality), lambda tmp, text=text: tmp.write_text(text))
+
+
+def check_vocabularies(run_dir: Path, encoders: Mapping[str, Any]) -> None:
+    """Fail when a rebuilt encoder's vocabulary differs from the one the run was trained with."""
+    for modality, encoder in encoders.items():
+        path = vocabulary_path(run_dir, modality)
+        vocabulary = getattr(encoder, "vocabulary", None)
+        if vocabulary is None or not path.is_file():
+            continue
+        if json.loads(path.read_text(encoding="utf-8")) != json.loads(vocabulary.to_json()):
+            raise RunError(
+                f"{path}: the {modality} encoder {encoder.name!r} now builds a different token vocabulary "
+                "than the run was trained with; install the plugin version the run used"
+            )
+
+
+def read_labels_json(run_dir: Path) -> dict[str, list[str]]:
+    path = run_dir / LABELS_JSON
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no {LABELS_JSON}")
+    return {str(h): [str(c) for c in cs] for h, cs in json.loads(path.read_text(encoding="utf-8")).items()}

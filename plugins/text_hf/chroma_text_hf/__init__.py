@@ -1,0 +1,1 @@
+"""Chroma text encoder plugin ``hf_text``: a Hugging Face AutoModel with masked mean pooling."""
