@@ -23,6 +23,7 @@ _LAZY = {
     "FusionDims": "chroma.contracts",
     "Encoder": "chroma.contracts",
     "FusionModule": "chroma.contracts",
+    "PreparedAugmentation": "chroma.contracts",
     "MIDI_EVENT_FEATURES": "chroma.contracts",
     "midi_feature_index": "chroma.contracts",
     "MissingModalityEmbedding": "chroma.missing",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         FusionModule,
         FusionOutput,
         MidiBatch,
+        PreparedAugmentation,
         TextBatch,
         midi_feature_index,
     )

@@ -166,6 +166,82 @@ class Encoder(nn.Module, ABC):
         """Identity of loaded weights (e.g. a checkpoint hash); empty for random init."""
         return ""
 
+    # ------------------------------------------------------------------ optional preparation split
+    # An encoder may split ``forward`` into parameter-free, deterministic preprocessing (:meth:`prepare`)
+    # and the trainable network (:meth:`forward_prepared`), so a framework can compute the prepared
+    # inputs once, cache them and train the network on them. ``forward(batch)`` must equal
+    # ``forward_prepared(prepare(batch))``.
+
+    @property
+    def splits_preparation(self) -> bool:
+        """Whether this encoder implements :meth:`prepare` / :meth:`forward_prepared`."""
+        return type(self).forward_prepared is not Encoder.forward_prepared
+
+    def prepare(self, batch: Any) -> dict[str, Tensor]:
+        """Parameter-free, deterministic preprocessing of one batch (on the batch's device).
+
+        Returns:
+            ``{name: [B, ...]}``: every tensor's shape past ``B`` is the same for every row and batch
+            (e.g. a piano roll ``[B, C, 128, T]``, a log-mel ``[B, n_mels, T]`` with ``frames [B]``,
+            token ids ``[B, L]`` padded to a fixed ``L`` with a mask), and row ``i`` depends only on
+            row ``i`` of ``batch``, so rows can be cached and regrouped into other batches.
+        """
+        raise NotImplementedError(f"encoder {self.name!r} does not split preparation from its network")
+
+    def forward_prepared(self, inputs: Mapping[str, Tensor]) -> EncoderOutput:
+        """The trainable network on :meth:`prepare`'s output (any grouping of rows, on any device)."""
+        raise NotImplementedError(f"encoder {self.name!r} does not split preparation from its network")
+
+    def prepare_fingerprint(self) -> str:
+        """Identity of what :meth:`prepare` produces (its settings and code version); caches key on it."""
+        raise NotImplementedError(f"encoder {self.name!r} does not split preparation from its network")
+
+    def augment_prepared(self, inputs: Mapping[str, Tensor], policy: PreparedAugmentation) -> dict[str, Tensor]:
+        """Training-time augmentation of prepared inputs (default: none); never called in eval.
+
+        Args:
+            inputs: a batch of :meth:`prepare` output.
+            policy: which augmentations to draw and the generator to draw them from.
+        """
+        return dict(inputs)
+
+
+@dataclass
+class PreparedAugmentation:
+    """Training-time augmentation of prepared inputs; each ``*_p`` is a per-row probability (0: off).
+
+    Encoders apply the entries that make sense for their inputs (a roll or tokens transpose; a
+    spectrogram masks) and ignore the others.
+
+    Attributes:
+        generator: the seeded RNG every draw comes from (CPU).
+        transpose_p, transpose: probability and inclusive semitone range of a pitch shift.
+        velocity_p, velocity: probability and factor range of a velocity scaling.
+        time_shift_p, time_shift: probability and largest shift in seconds (either direction).
+        time_mask_p, time_mask: probability and largest width (fraction of the frames) of one time mask.
+        freq_mask_p, freq_mask: probability and largest width (fraction of the bands) of one frequency mask.
+    """
+
+    generator: torch.Generator
+    transpose_p: float = 0.0
+    transpose: tuple[int, int] = (0, 0)
+    velocity_p: float = 0.0
+    velocity: tuple[float, float] = (1.0, 1.0)
+    time_shift_p: float = 0.0
+    time_shift: float = 0.0
+    time_mask_p: float = 0.0
+    time_mask: float = 0.0
+    freq_mask_p: float = 0.0
+    freq_mask: float = 0.0
+
+    def draw(self, rows: int, p: float, device: torch.device | str = "cpu") -> Tensor:
+        """``[rows]`` bool, True where an augmentation of probability ``p`` fires."""
+        return (torch.rand(rows, generator=self.generator) < p).to(device)
+
+    def uniform(self, rows: int, low: float, high: float, device: torch.device | str = "cpu") -> Tensor:
+        """``[rows]`` float32 uniform draws in ``[low, high]``."""
+        return (low + (high - low) * torch.rand(rows, generator=self.generator)).to(device)
+
 
 @dataclass(frozen=True)
 class FusionDims:

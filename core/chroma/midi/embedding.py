@@ -1,11 +1,19 @@
-"""Token embedding front end shared by the token-based MIDI encoders."""
+"""Token embedding front end shared by the token-based MIDI encoders.
+
+:meth:`MidiTokenEmbedding.prepare` tokenizes (no parameters, numpy on the CPU) into fixed-width
+tensors a framework may cache; :meth:`MidiTokenEmbedding.embed_prepared` embeds them.
+"""
 
 from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
 
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import MidiBatch
+from chroma.contracts import MidiBatch, PreparedAugmentation
 from chroma.midi.token_options import MidiTokenOptions
 from chroma.midi.tokenize import PAD_ID, MidiTokenizer, Vocabulary, tokenize_batch
 
@@ -44,23 +52,52 @@ class MidiTokenEmbedding(nn.Module):
         #: Rows whose token stream was cut at ``max_tokens`` since construction.
         self.truncated_rows = 0
 
-    def forward(self, batch: MidiBatch) -> tuple[Tensor, Tensor]:
-        """Embed a batch.
+    def prepare(self, batch: MidiBatch) -> dict[str, Tensor]:
+        """Tokenize a batch into fixed-width tensors (on the batch's device).
 
-        Args:
-            batch: events ``[B, E, F]`` with ``lengths [B]``.
+        Returns:
+            ``ids [B, max_tokens]`` int32 (:data:`PAD_ID` past each row), ``bar [B, max_tokens]`` int32,
+            ``position [B, max_tokens]`` float32 and ``mask [B, max_tokens]`` bool.
+        """
+        tokens = tokenize_batch(batch, self.tokenizer, self.options.max_tokens)
+        self.truncated_rows += tokens.truncated
+        extra = self.options.max_tokens - tokens.ids.shape[1]
+
+        def pad(x: Tensor, dtype: torch.dtype) -> Tensor:
+            return nn.functional.pad(x, (0, extra)).to(dtype)
+
+        return {
+            "ids": pad(tokens.ids, torch.int32),
+            "bar": pad(tokens.bar, torch.int32),
+            "position": pad(tokens.position, torch.float32),
+            "mask": pad(tokens.mask, torch.bool),
+        }
+
+    def prepare_fingerprint(self) -> str:
+        """Identity of :meth:`prepare`'s output: the vocabulary and the token budget."""
+        settings = {
+            "tokens": "midi-tokens-1",
+            "vocab": json.loads(self.vocab.to_json()),
+            "max": self.options.max_tokens,
+        }
+        return f"tokens-{hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]}"
+
+    def embed_prepared(self, inputs: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """Embed :meth:`prepare`'s tensors, cut to the longest row of the batch.
 
         Returns:
             ``(x [B, 1 + L, d_model], mask [B, 1 + L] bool)``; position 0 is the CLS token.
         """
-        tokens = tokenize_batch(batch, self.tokenizer, self.options.max_tokens)
-        self.truncated_rows += tokens.truncated
         device = self.cls.device
-        ids, mask = tokens.ids.to(device), tokens.mask.to(device)
+        mask = inputs["mask"].to(device, non_blocking=True)
+        width = max(1, int(mask.sum(dim=1).max())) if mask.shape[0] else 1
+        mask = mask[:, :width]
+        ids = inputs["ids"][:, :width].to(device, non_blocking=True).long()
         x = self.tokens(ids)
         if self.bars is not None and self.bar_positions is not None:
-            bar = tokens.bar.to(device).clamp(0, self.options.max_bars - 1)
-            pos_bin = (tokens.position.to(device) * self.options.position_bins).long()
+            bar = inputs["bar"][:, :width].to(device, non_blocking=True).long().clamp(0, self.options.max_bars - 1)
+            position = inputs["position"][:, :width].to(device, non_blocking=True)
+            pos_bin = (position * self.options.position_bins).long()
             x = x + self.bars(bar) + self.bar_positions(pos_bin.clamp(0, self.options.position_bins - 1))
         x = x * mask.unsqueeze(-1).to(x.dtype)
         cls = self.cls.expand(x.shape[0], 1, -1)
@@ -69,3 +106,46 @@ class MidiTokenEmbedding(nn.Module):
         if self.positions is not None:
             x = x + self.positions(torch.arange(x.shape[1], device=device))[None]
         return x, mask
+
+    def forward(self, batch: MidiBatch) -> tuple[Tensor, Tensor]:
+        """Embed a batch: :meth:`embed_prepared` of :meth:`prepare`.
+
+        Args:
+            batch: events ``[B, E, F]`` with ``lengths [B]``.
+
+        Returns:
+            ``(x [B, 1 + L, d_model], mask [B, 1 + L] bool)``; position 0 is the CLS token.
+        """
+        return self.embed_prepared(self.prepare(batch))
+
+    def augment_prepared(self, inputs: Mapping[str, Tensor], policy: PreparedAugmentation) -> dict[str, Tensor]:
+        """Transposition (NoteOn/NoteOff pitches, narrowed to stay in 0..127; drums untouched) and velocity
+        scaling (Velocity token bins), one draw per row. Time shifts do not apply to a token stream."""
+        ids = inputs["ids"].long()
+        rows = ids.shape[0]
+        if policy.transpose_p > 0:
+            fire = policy.draw(rows, policy.transpose_p)
+            low, high = policy.transpose
+            semitones = (torch.randint(low, high + 1, (rows,), generator=policy.generator) * fire).to(ids.device)
+            pitch = torch.zeros_like(ids)
+            is_note = torch.zeros_like(ids, dtype=torch.bool)
+            for family in ("NoteOn", "NoteOff"):
+                base = self.vocab.id(f"{family}_0")
+                inside = (ids >= base) & (ids < base + 128)
+                pitch = torch.where(inside, ids - base, pitch)
+                is_note |= inside
+            top = torch.where(is_note, pitch, torch.zeros_like(pitch)).amax(dim=1)
+            bottom = torch.where(is_note, pitch, torch.full_like(pitch, 127)).amin(dim=1)
+            shift = torch.minimum(torch.maximum(semitones, -bottom), 127 - top)
+            ids = torch.where(is_note, ids + shift[:, None], ids)
+        if policy.velocity_p > 0:
+            fire = policy.draw(rows, policy.velocity_p, ids.device)
+            factor = torch.where(
+                fire, policy.uniform(rows, *policy.velocity, ids.device), torch.ones(rows, device=ids.device)
+            )
+            base = self.vocab.id(f"Velocity_{int(self.vocab.velocity_values[0])}")
+            bins = self.vocab.velocity_bins
+            inside = (ids >= base) & (ids < base + bins)
+            level = ((ids - base + 1).float() * factor[:, None]).round().clamp(1, bins).long() - 1
+            ids = torch.where(inside, base + level, ids)
+        return {**inputs, "ids": ids.to(inputs["ids"].dtype)}

@@ -18,7 +18,15 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from chroma.contracts import MIDI_EVENT_FEATURES, AudioBatch, Encoder, EncoderOutput, MidiBatch, TextBatch
+from chroma.contracts import (
+    MIDI_EVENT_FEATURES,
+    AudioBatch,
+    Encoder,
+    EncoderOutput,
+    MidiBatch,
+    PreparedAugmentation,
+    TextBatch,
+)
 from chroma.testing import strategies as cst
 from chroma.testing.check_helpers import (
     assert_close,
@@ -249,6 +257,65 @@ def check_encoder_sequence_contract(target: ContractTarget) -> None:
             raise AssertionError(f"{target!r}: sequence width {width} != declared sequence_dim/output_dim {declared}")
 
 
+def _take(inputs: dict[str, torch.Tensor], rows: list[int]) -> dict[str, torch.Tensor]:
+    return {k: v[rows] for k, v in inputs.items()}
+
+
+def check_encoder_prepared_paths(target: ContractTarget) -> None:
+    """``forward(batch) == forward_prepared(prepare(batch))``; prepared rows are fixed-shape, batch-independent
+    and regroupable; ``prepare_fingerprint`` is a stable non-empty string; ``augment_prepared`` keeps shapes."""
+    encoder = _encoder(target)
+    fingerprint = encoder.prepare_fingerprint()
+    if not isinstance(fingerprint, str) or not fingerprint:
+        raise AssertionError(f"{target!r}: prepare_fingerprint() must be a non-empty str, got {fingerprint!r}")
+    if _encoder(target, seed=1).prepare_fingerprint() != fingerprint:
+        raise AssertionError(f"{target!r}: prepare_fingerprint() differs between two builds of one config")
+
+    @run_examples(target, _inputs(target, encoder, batch=cst.batch_sizes(2, 4)))
+    def _(batch: Batch) -> None:
+        with torch.no_grad():
+            prepared = encoder.prepare(batch)
+            direct = encoder(batch)
+            split = encoder.forward_prepared(prepared)
+        if not isinstance(prepared, dict) or not prepared:
+            raise AssertionError(f"{target!r}: prepare() must return a non-empty dict of tensors")
+        for name, value in prepared.items():
+            if not isinstance(value, torch.Tensor) or value.requires_grad or value.shape[0] != _size(batch):
+                raise AssertionError(f"{target!r}: prepare()[{name!r}] must be a [B, ...] tensor without grad")
+        assert_close(target, "forward(batch) != forward_prepared(prepare(batch))", split.pooled, direct.pooled)
+        n = _size(batch)
+        for row in range(n):
+            alone = encoder.prepare(_row(batch, row))
+            for name, value in prepared.items():
+                if alone[name].shape[1:] != value.shape[1:] or not torch.equal(alone[name][0], value[row]):
+                    raise AssertionError(
+                        f"{target!r}: prepare()[{name!r}] of row {row} depends on the other rows or on the batch size"
+                    )
+        order = list(range(n - 1, -1, -1))
+        with torch.no_grad():
+            regrouped = encoder.forward_prepared(_take(prepared, order)).pooled
+        assert_close(target, "forward_prepared depends on the grouping of rows", regrouped, split.pooled[order])
+        policy = PreparedAugmentation(
+            torch.Generator().manual_seed(0),
+            transpose_p=1.0,
+            transpose=(-3, 3),
+            velocity_p=1.0,
+            velocity=(0.5, 1.5),
+            time_shift_p=1.0,
+            time_shift=0.5,
+            time_mask_p=1.0,
+            time_mask=0.3,
+            freq_mask_p=1.0,
+            freq_mask=0.3,
+        )
+        augmented = encoder.augment_prepared(prepared, policy)
+        for name, value in prepared.items():
+            if name not in augmented or augmented[name].shape != value.shape or augmented[name].dtype != value.dtype:
+                raise AssertionError(f"{target!r}: augment_prepared changed the key, shape or dtype of {name!r}")
+        with torch.no_grad():
+            _check_output(target, encoder, encoder.forward_prepared(augmented), n, "augmented prepared input")
+
+
 def encoder_checks(target: ContractTarget) -> Iterator[Check]:
     """The checks that apply to ``target``, chosen by its modality and what the built encoder declares."""
     yield check_encoder_declares_contract
@@ -262,3 +329,5 @@ def encoder_checks(target: ContractTarget) -> Iterator[Check]:
     yield check_encoder_config_round_trip
     if target.module_flag("returns_sequence"):
         yield check_encoder_sequence_contract
+    if target.module_flag("splits_preparation"):
+        yield check_encoder_prepared_paths

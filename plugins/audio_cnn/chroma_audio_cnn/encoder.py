@@ -9,16 +9,20 @@ another row's length, therefore cannot change a row's output.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_mean
+from chroma import AudioBatch, Encoder, EncoderOutput, PreparedAugmentation, length_mask, masked_mean
 from chroma.dsp import MelSpectrogram, resample_batch
 from chroma.pooling import masked_max
 from chroma_audio_cnn.plugin import AudioCnnConfig
+from chroma_audio_cnn.spec_augment import spec_augment
 
 #: Scale of the dB log-mel fed to the first block (~[-5, 2] for audio in [-1, 1]).
 _DB_SCALE = 1.0 / 20.0
@@ -49,7 +53,7 @@ class AudioCnnEncoder(Encoder):
     """
 
     name = "cnn"
-    version = "1"
+    version = "2"
     modality = "audio"
     returns_sequence = True
 
@@ -79,24 +83,40 @@ class AudioCnnEncoder(Encoder):
         self.dropout = nn.Dropout(config.dropout)
         self.pool_proj = nn.Linear(2 * config.hidden_dim, config.hidden_dim)
 
-    def forward(self, batch: AudioBatch) -> EncoderOutput:
-        """Encode mono audio.
+    def prepare(self, batch: AudioBatch) -> dict[str, Tensor]:
+        """Resample and take the log-mel spectrogram (no parameters).
+
+        Returns:
+            ``{"mel": [B, n_mels, T0] float16 dB (zeros past each row's frames), "frames": [B] int32}``
+            with ``T0 = (max(S, n_fft) - n_fft) // hop + 1`` for the batch's padded width ``S``.
+        """
+        batch = resample_batch(batch, self.sample_rate)
+        wave = batch.waveform.to(self.pool_proj.weight.device)
+        if wave.shape[-1] < self.config.n_fft:
+            wave = F.pad(wave, (0, self.config.n_fft - wave.shape[-1]))
+        frames = self.mel.num_frames(batch.lengths.to(wave.device))
+        mel = self.mel(wave)  # [B, n_mels, T0]
+        mel = mel * length_mask(frames, mel.shape[-1])[:, None, :]
+        return {"mel": mel.to(torch.float16), "frames": frames.to(torch.int32)}
+
+    def prepare_fingerprint(self) -> str:
+        keys = {"sample_rate", "n_fft", "hop_length", "n_mels", "f_min", "f_max", "mel_scale"}
+        settings = {"render": "log-mel-db-float16-1", **self.config.model_dump(mode="json", include=keys)}
+        return f"cnn-{hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]}"
+
+    def forward_prepared(self, inputs: Mapping[str, Tensor]) -> EncoderOutput:
+        """Encode prepared log-mels.
 
         Args:
-            batch: ``waveform [B, S]``, ``lengths [B]`` (resampled first when its
-                ``sample_rate`` differs from :attr:`sample_rate`).
+            inputs: ``mel [B, n_mels, T0]`` and ``frames [B]`` from :meth:`prepare`.
 
         Returns:
             ``pooled [B, hidden_dim]``, ``sequence [B, T, hidden_dim]`` (zeros at
             invalid frames) and ``sequence_mask [B, T]``.
         """
-        batch = resample_batch(batch, self.sample_rate)
-        wave = batch.waveform
-        if wave.shape[-1] < self.config.n_fft:
-            wave = F.pad(wave, (0, self.config.n_fft - wave.shape[-1]))
-        frames = self.mel.num_frames(batch.lengths.to(wave.device))
-        x = self.mel(wave) * _DB_SCALE  # [B, n_mels, T0]
-        x = (x * length_mask(frames, x.shape[-1])[:, None, :]).unsqueeze(1)
+        device = self.pool_proj.weight.device
+        frames = inputs["frames"].to(device, non_blocking=True).long()
+        x = (inputs["mel"].to(device, non_blocking=True).float() * _DB_SCALE).unsqueeze(1)  # [B, 1, n_mels, T0]
         for block in self.blocks:
             x, frames = block(x, frames)
         b, c, f, t = x.shape
@@ -107,3 +127,16 @@ class AudioCnnEncoder(Encoder):
         pooled = self.pool_proj(self.dropout(torch.cat([mean, peak], dim=-1)))
         pooled = pooled * (frames > 0)[:, None].to(pooled.dtype)
         return EncoderOutput(pooled=pooled, sequence=seq, sequence_mask=mask)
+
+    def forward(self, batch: AudioBatch) -> EncoderOutput:
+        """Encode mono audio: :meth:`forward_prepared` of :meth:`prepare`.
+
+        Args:
+            batch: ``waveform [B, S]``, ``lengths [B]`` (resampled first when its
+                ``sample_rate`` differs from :attr:`sample_rate`).
+        """
+        return self.forward_prepared(self.prepare(batch))
+
+    def augment_prepared(self, inputs: Mapping[str, Tensor], policy: PreparedAugmentation) -> dict[str, Tensor]:
+        """SpecAugment-style masking: one time and one frequency band per row, filled with the row's mean."""
+        return {**inputs, "mel": spec_augment(inputs["mel"], inputs["frames"], policy)}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
-from torch import nn
+from torch import Tensor, nn
 
-from chroma import Encoder, EncoderOutput, MidiBatch, masked_mean
+from chroma import Encoder, EncoderOutput, MidiBatch, PreparedAugmentation, masked_mean
 from chroma.midi import MidiTokenEmbedding, Vocabulary
 from chroma_midi_events.plugin import EventEncoderConfig
 
@@ -46,6 +47,24 @@ class EventEncoder(Encoder):
         """The token :class:`~chroma.midi.tokenize.Vocabulary` (save it beside checkpoints)."""
         return self.embed.vocab
 
+    def prepare(self, batch: MidiBatch) -> dict[str, Tensor]:
+        """Tokenize (no parameters): ``ids``, ``bar``, ``mask`` ``[B, max_tokens]`` and ``position``."""
+        return self.embed.prepare(batch)
+
+    def prepare_fingerprint(self) -> str:
+        return self.embed.prepare_fingerprint()
+
+    def forward_prepared(self, inputs: Mapping[str, Tensor]) -> EncoderOutput:
+        """The network on :meth:`prepare`'s tokens (cut to the batch's longest row)."""
+        x, mask = self.embed.embed_prepared(inputs)  # [B, 1 + L, d_model], [B, 1 + L]
+        h = self.transformer(x, src_key_padding_mask=~mask)
+        seq = self.project(h)  # [B, 1 + L, hidden_dim]
+        return EncoderOutput(pooled=masked_mean(seq, mask), sequence=seq, sequence_mask=mask)
+
+    def augment_prepared(self, inputs: Mapping[str, Tensor], policy: PreparedAugmentation) -> dict[str, Tensor]:
+        """Token transposition and velocity scaling (see :meth:`MidiTokenEmbedding.augment_prepared`)."""
+        return self.embed.augment_prepared(inputs, policy)
+
     def forward(self, batch: MidiBatch) -> EncoderOutput:
         """Encode note events.
 
@@ -56,7 +75,4 @@ class EventEncoder(Encoder):
             :class:`EncoderOutput`: ``pooled`` ``[B, hidden_dim]``, ``sequence``
             ``[B, 1 + L, hidden_dim]`` with ``sequence_mask`` ``[B, 1 + L]`` (CLS first).
         """
-        x, mask = self.embed(batch)  # [B, 1 + L, d_model], [B, 1 + L]
-        h = self.transformer(x, src_key_padding_mask=~mask)
-        seq = self.project(h)  # [B, 1 + L, hidden_dim]
-        return EncoderOutput(pooled=masked_mean(seq, mask), sequence=seq, sequence_mask=mask)
+        return self.forward_prepared(self.prepare(batch))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
-from torch import nn
+from torch import Tensor, nn
 
-from chroma import Encoder, EncoderOutput, MidiBatch, masked_mean
+from chroma import Encoder, EncoderOutput, MidiBatch, PreparedAugmentation, masked_mean
 from chroma.midi import MidiTokenEmbedding, Vocabulary
 from chroma_midi_musictransformer.plugin import MusicTransformerConfig
 from chroma_midi_musictransformer.relative import RelativeEncoderLayer
@@ -46,6 +47,24 @@ class MusicTransformerEncoder(Encoder):
         """The token :class:`~chroma.midi.tokenize.Vocabulary` (save it beside checkpoints)."""
         return self.embed.vocab
 
+    def prepare(self, batch: MidiBatch) -> dict[str, Tensor]:
+        """Tokenize (no parameters): ``ids``, ``bar``, ``mask`` ``[B, max_tokens]`` and ``position``."""
+        return self.embed.prepare(batch)
+
+    def prepare_fingerprint(self) -> str:
+        return self.embed.prepare_fingerprint()
+
+    def forward_prepared(self, inputs: Mapping[str, Tensor]) -> EncoderOutput:
+        """The network on :meth:`prepare`'s tokens (cut to the batch's longest row)."""
+        x, mask = self.embed.embed_prepared(inputs)  # [B, 1 + L, d_model], [B, 1 + L]
+        for layer in self.layers:
+            x = layer(x, mask)
+        return EncoderOutput(pooled=self.project(masked_mean(self.norm(x), mask)))
+
+    def augment_prepared(self, inputs: Mapping[str, Tensor], policy: PreparedAugmentation) -> dict[str, Tensor]:
+        """Token transposition and velocity scaling (see :meth:`MidiTokenEmbedding.augment_prepared`)."""
+        return self.embed.augment_prepared(inputs, policy)
+
     def forward(self, batch: MidiBatch) -> EncoderOutput:
         """Encode note events.
 
@@ -55,7 +74,4 @@ class MusicTransformerEncoder(Encoder):
         Returns:
             :class:`EncoderOutput` with ``pooled`` ``[B, hidden_dim]``.
         """
-        x, mask = self.embed(batch)  # [B, 1 + L, d_model], [B, 1 + L]
-        for layer in self.layers:
-            x = layer(x, mask)
-        return EncoderOutput(pooled=self.project(masked_mean(self.norm(x), mask)))
+        return self.forward_prepared(self.prepare(batch))

@@ -22,8 +22,8 @@ def test_piano_roll_contract(plugin, check):
     check(plugin)
 
 
-def test_defaults_build_the_d2_network() -> None:
-    encoder = PianoRollEncoder(PianoRollConfig())
+def test_conv2d_builds_the_d2_network() -> None:
+    encoder = PianoRollEncoder(PianoRollConfig(architecture="conv2d"))
     convs = [m for m in encoder.conv if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [(3, 32), (32, 64), (64, 128)]
     assert (encoder.fc.in_features, encoder.fc.out_features) == (128 * 16, 512)
@@ -34,8 +34,11 @@ def test_defaults_build_the_d2_network() -> None:
     ("drums", "onsets", "channels"), [("drop", False, 1), ("merge", True, 2), ("separate", True, 3)]
 )
 def test_input_channels_follow_the_roll(drums: str, onsets: bool, channels: int) -> None:
-    encoder = PianoRollEncoder(PianoRollConfig(drums=drums, onsets=onsets, hidden_dim=8, steps=32, channels=(4, 4, 4)))
-    assert encoder.conv[0].in_channels == channels
+    options = {"drums": drums, "onsets": onsets, "hidden_dim": 8, "steps": 32, "channels": (4, 4, 4)}
+    d2 = PianoRollEncoder(PianoRollConfig(**options, architecture="conv2d"))
+    assert d2.conv[0].in_channels == channels
+    pitch_channels = PianoRollEncoder(PianoRollConfig(**options, architecture="conv1d"))
+    assert pitch_channels.conv.blocks[0].in_channels == channels * 128
 
 
 def test_real_songs_single_note_and_long_files() -> None:
@@ -74,13 +77,13 @@ def test_pool_sets_the_pooled_pitch_by_time_grid() -> None:
         lengths=torch.tensor([3, 3]),
         duration=3.2,
     )
-    config = PianoRollConfig(hidden_dim=8, steps=32, channels=(4, 4, 4), pool=(32, 1))
+    config = PianoRollConfig(hidden_dim=8, steps=32, channels=(4, 4, 4), pool=(32, 1), architecture="conv2d")
     encoder = PianoRollEncoder(config).eval()
     assert encoder.fc.in_features == 4 * 32 * 1
     roll = piano_roll(batch, resolution=0.1, steps=32, drums="separate", onsets=True)
     with torch.no_grad():
-        grid = encoder.conv(roll)  # [2, 4, 32, 1]
-        empty = encoder.conv(torch.zeros_like(roll))
+        grid = encoder.conv[:-1](roll)  # [2, 4, 32, 1] before the flatten
+        empty = encoder.conv[:-1](torch.zeros_like(roll))
     assert grid.shape == (2, 4, 32, 1)
     changed = (grid - empty).abs().sum(dim=(1, 3)) > 0  # [2, 32] pitch rows the chord reached
     low, high = changed[0].nonzero().flatten(), changed[1].nonzero().flatten()
