@@ -3,6 +3,7 @@ one torch thread per worker, small test plugins and throw-away distributions."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,8 @@ from chroma.plugins.registry import DISABLE_ENV, STRICT_ENV, PluginRegistry
 
 #: Holds ``chroma_test_specs`` (light) and ``chroma_test_components`` (torch) for plugin tests.
 HELPERS_DIR = Path(__file__).parent / "tests" / "helpers"
+# Light helper modules (plugin sources written by packaging tests) import by name from every test.
+sys.path.append(str(HELPERS_DIR))
 TEST_PLUGINS_DIST = "chroma-test-plugins"
 
 

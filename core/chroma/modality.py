@@ -21,7 +21,7 @@ MIDI: Final[int] = 2
 def modality_index(name: str) -> int:
     """Column of ``name`` in a modality mask; raises ``ValueError`` for unknown names."""
     try:
-        return MODALITIES.index(name)  # type: ignore[arg-type]
+        return MODALITIES.index(name)
     except ValueError:
         raise ValueError(
             f"unknown modality {name!r}; expected one of {', '.join(MODALITIES)}"

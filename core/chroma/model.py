@@ -164,7 +164,7 @@ class ChromaModel(nn.Module):
                     )
                     continue
                 embeddings[modality] = out.pooled
-                if out.sequence is not None and self.fusion.uses_sequences:
+                if out.sequence is not None and out.sequence_mask is not None and self.fusion.uses_sequences:
                     sequences[modality] = (out.sequence, out.sequence_mask)
             else:
                 source = (

@@ -158,7 +158,7 @@ class MelSpectrogram(nn.Module):
             n_fft=self.n_fft,
             hop_length=self.hop_length,
             win_length=self.win_length,
-            window=self.window.to(flat.dtype),
+            window=self.get_buffer("window").to(flat.dtype),
             center=self.center,
             pad_mode=self.pad_mode,
             normalized=False,
@@ -166,7 +166,7 @@ class MelSpectrogram(nn.Module):
             return_complex=True,
         )
         spec = spec.abs().pow(self.power)
-        mel = torch.matmul(spec.transpose(-1, -2), self.filterbank.to(spec.dtype)).transpose(-1, -2)
+        mel = torch.matmul(spec.transpose(-1, -2), self.get_buffer("filterbank").to(spec.dtype)).transpose(-1, -2)
         if self.output == "db":
             mel = 10.0 * torch.log10(mel.clamp(min=self.amin))
             if self.top_db is not None:

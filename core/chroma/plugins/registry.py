@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 from pydantic import ValidationError
@@ -196,7 +196,7 @@ class PluginRegistry:
         specs: list[PluginSpec] = []
         for impl in pm.hook.chroma_plugins.get_hookimpls():
             if impl.plugin_name == registered_as:
-                specs.extend(impl.function() or ())
+                specs.extend(cast(Iterable[PluginSpec], impl.function() or ()))
         if not specs:
             raise PluginLoadError(f"module {module.__name__!r} implements no chroma_plugins hook returning specs")
         bad = [s for s in specs if not isinstance(s, PluginSpec)]
@@ -208,8 +208,9 @@ class PluginRegistry:
 
     @staticmethod
     def _record_for(spec: PluginSpec, dist: str, version: str, entry_point: str | None) -> PluginRecord:
-        if spec.api_version not in SUPPORTED_API_VERSIONS:
-            newer = spec.api_version > CHROMA_API_VERSION
+        api = spec.api_version or CHROMA_API_VERSION
+        if api not in SUPPORTED_API_VERSIONS:
+            newer = api > CHROMA_API_VERSION
             return PluginRecord(
                 spec.name,
                 spec.kind,

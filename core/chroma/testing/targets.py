@@ -174,7 +174,7 @@ def target_from_spec(spec: PluginSpec, options: Mapping[str, Any] | None = None)
     )
 
 
-def _fusion_factory(factory: Callable[..., nn.Module], api_version: int) -> Callable[..., nn.Module]:
+def _fusion_factory(factory: Callable[..., nn.Module], api_version: int | None) -> Callable[..., nn.Module]:
     """``factory(config, dims)`` for a fusion factory of any supported API version."""
     from chroma.plugins.registry import build_fusion_module
 
@@ -185,8 +185,8 @@ def _fusion_factory(factory: Callable[..., nn.Module], api_version: int) -> Call
 
 
 def _wants_config(cls: type) -> bool:
-    params = list(inspect.signature(cls.__init__).parameters)
-    return len(params) > 1 and params[1] == "config"
+    params = list(inspect.signature(cls).parameters)
+    return bool(params) and params[0] == "config"
 
 
 def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget:
@@ -198,7 +198,8 @@ def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget
     if issubclass(cls, FusionModule):
 
         def build_fusion(cfg: PluginConfig, dims: FusionDims) -> nn.Module:
-            return cls(cfg, dims) if takes_config else cls(dims)
+            build: Any = cls
+            return build(cfg, dims) if takes_config else build(dims)
 
         return ContractTarget(
             name=getattr(cls, "name", cls.__name__),

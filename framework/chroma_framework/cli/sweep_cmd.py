@@ -45,8 +45,8 @@ def fusion_config(config: Any, strategy: str, seed: int) -> Any:
 
 def split_metrics(run_dir: Path) -> dict[str, float]:
     """Test-split summary metrics of a finished run (best weights)."""
-    from chroma_framework.evaluation.metrics import all_head_metrics, summary
-    from chroma_framework.evaluation.predict import predict
+    from chroma_framework.metrics import all_head_metrics, summary
+    from chroma_framework.predict import predict
     from chroma_framework.scoring.run import load_run
     from chroma_framework.training.loop import make_source
 

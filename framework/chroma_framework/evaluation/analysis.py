@@ -23,8 +23,8 @@ import torch
 from torch import Tensor
 
 from chroma.modality import MODALITIES
-from chroma_framework.evaluation.metrics import HeadMetrics, all_head_metrics
-from chroma_framework.evaluation.predict import Predictions, predict
+from chroma_framework.metrics import HeadMetrics, all_head_metrics
+from chroma_framework.predict import Predictions, predict
 from chroma_framework.scoring.run import Run
 from chroma_framework.training.data import SplitTensors, subset_mask
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from chroma_framework.atomic import write_json
 from chroma_framework.evaluation.analysis import Evaluation
-from chroma_framework.evaluation.metrics import HeadMetrics
+from chroma_framework.metrics import HeadMetrics
 from chroma_framework.training.metrics_log import read_records
 
 

@@ -30,9 +30,9 @@ from chroma.plugins.registry import PluginRegistry
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.config.training import ScheduleSection
 from chroma_framework.data.report import DataReport
-from chroma_framework.evaluation.metrics import all_head_metrics, summary
-from chroma_framework.evaluation.predict import predict, to_device
+from chroma_framework.metrics import all_head_metrics, summary
 from chroma_framework.model_build import build_model
+from chroma_framework.predict import predict, to_device
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training import run_dir as rd
 from chroma_framework.training.data import effective_modalities
@@ -126,7 +126,7 @@ def lr_lambda(schedule: ScheduleSection, total_steps: int) -> Any:
 def validation_metrics(
     model: nn.Module, source: BatchSource, loss_fn: MultiHeadLoss, device: torch.device, split: str = "val"
 ) -> dict[str, float]:
-    """``loss`` and :func:`~chroma_framework.evaluation.metrics.summary` metrics of ``split``.
+    """``loss`` and :func:`~chroma_framework.metrics.summary` metrics of ``split``.
 
     Args:
         loss_fn: the training loss, on the CPU (predictions are gathered there).

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from chroma_framework.config.training import LossSection
-from chroma_framework.evaluation.metrics import IGNORE_INDEX
+from chroma_framework.metrics import IGNORE_INDEX
 
 
 def inverse_frequency_weights(labels: Tensor, num_classes: int) -> Tensor:

@@ -13,8 +13,8 @@ import yaml
 from chroma_framework.cli import main
 from chroma_framework.config import load_config
 from chroma_framework.evaluation.analysis import evaluate, nonempty_subsets
-from chroma_framework.evaluation.metrics import confusion_matrix, head_metrics, summary
 from chroma_framework.evaluation.report import write_report
+from chroma_framework.metrics import confusion_matrix, head_metrics, summary
 from chroma_framework.scoring.run import load_run
 from chroma_framework.training.loop import train
 from chroma_framework.training.synthetic_embeddings import write_learnable_embeddings

@@ -174,8 +174,8 @@ def test_score_command_single_file_and_folder(
 def test_evaluation_of_an_end_to_end_run_reuses_encoder_outputs(e2e_run: Path) -> None:
     """The subset matrix re-fuses stored encoder outputs; it must equal re-encoding the media masked."""
     from chroma_framework.evaluation.analysis import batch_source, evaluate
-    from chroma_framework.evaluation.metrics import head_metrics
-    from chroma_framework.evaluation.predict import predict
+    from chroma_framework.metrics import head_metrics
+    from chroma_framework.predict import predict
     from chroma_framework.training.data import subset_mask
 
     run = load_run(e2e_run)

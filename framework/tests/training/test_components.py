@@ -21,7 +21,7 @@ from chroma_framework.config.training import (
     LossSection,
     ScheduleSection,
 )
-from chroma_framework.evaluation.metrics import IGNORE_INDEX
+from chroma_framework.metrics import IGNORE_INDEX
 from chroma_framework.model_build import build_model
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training.early_stopping import EarlyStopping

@@ -17,7 +17,7 @@ from chroma_framework.config.data import DataSection
 from chroma_framework.config.training import LossSection
 from chroma_framework.data.labels import LabelError, read_labels
 from chroma_framework.data.synthetic import write_synthetic
-from chroma_framework.evaluation.metrics import IGNORE_INDEX
+from chroma_framework.metrics import IGNORE_INDEX
 from chroma_framework.training.data import PrecomputedSource, load_precomputed
 from chroma_framework.training.end_to_end import DatasetSource
 from chroma_framework.training.loop import train

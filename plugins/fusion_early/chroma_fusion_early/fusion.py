@@ -12,8 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from chroma import FusionDims, FusionModule, FusionOutput
-from chroma.modality import modality_index
+from chroma import FusionDims, FusionModule, FusionOutput, modality_index
 from chroma_fusion_early.plugin import EarlyFusionConfig
 
 

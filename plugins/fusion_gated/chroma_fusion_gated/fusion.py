@@ -16,8 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from chroma import FusionDims, FusionModule, FusionOutput
-from chroma.modality import MODALITIES, modality_index
+from chroma import MODALITIES, FusionDims, FusionModule, FusionOutput, modality_index
 from chroma_fusion_gated.plugin import GatedFusionConfig
 
 

@@ -16,7 +16,7 @@ class Predictions:
 
     Attributes:
         logits: ``{head: [N, C]}``.
-        labels: ``{head: [N]}`` int64 (:data:`~chroma_framework.evaluation.metrics.IGNORE_INDEX` where unlabelled).
+        labels: ``{head: [N]}`` int64 (:data:`~chroma_framework.metrics.IGNORE_INDEX` where unlabelled).
         mask: ``[N, 3]`` bool, the modality mask the fusion used.
         weights: ``{name: [N, ...]}`` inspection tensors of the fusion (gates, attention), when it exposes them.
         embeddings: ``{modality: [N, D]}`` pooled fusion inputs (encoder outputs), when collected.
