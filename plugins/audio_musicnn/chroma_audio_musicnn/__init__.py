@@ -1,0 +1,1 @@
+"""Chroma ``musicnn`` audio encoder: the pretrained musicnn tagger in PyTorch, weights read without TensorFlow."""
