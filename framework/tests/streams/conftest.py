@@ -1,0 +1,8 @@
+"""Makes ``stream_helpers`` (Hypothesis strategies and a per-frame reference) importable by these tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
