@@ -4,8 +4,10 @@
 * **natural missingness**: metrics per presence pattern as the data has it
   (e.g. rows with MIDI only), which mixes modality and sample difficulty;
 * **subset matrix**: every non-empty subset of the run's modalities (7 for three)
-  imposed by test-time masking on the complete-case rows (all of the run's
-  modalities present), so only the modalities differ between cells;
+  imposed by test-time masking, measured twice: on the complete-case rows (all of
+  the run's modalities present), so only the modalities differ between cells, and
+  on every row that has the kept modalities (e.g. MIDI-only over all MIDI rows),
+  which rests on many more rows;
 * **degradation**: all rows with each modality dropped in turn, against all available;
 * **fusion weights**: mean gate/attention weights per natural presence pattern,
   when the fusion exposes per-row weights;
@@ -62,6 +64,8 @@ class Evaluation:
     natural: dict[str, dict[str, HeadMetrics]]
     subsets: dict[str, dict[str, HeadMetrics]]
     complete_rows: int
+    available: dict[str, dict[str, HeadMetrics]]
+    available_rows: dict[str, int]
     degradation: dict[str, dict[str, HeadMetrics]]
     weights: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     baseline: dict[str, Any] | None = None
@@ -78,6 +82,7 @@ class Evaluation:
             "per_album": nested(self.per_album),
             "natural_missingness": nested(self.natural),
             "subset_matrix": {"complete_case_rows": self.complete_rows, "subsets": nested(self.subsets)},
+            "available_subset_matrix": {"rows": self.available_rows, "subsets": nested(self.available)},
             "degradation": nested(self.degradation),
             "fusion_weights": self.weights,
             "baseline": self.baseline,
@@ -150,6 +155,8 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
     used = subset_mask(run.modalities)
     complete = (natural_mask[:, used]).all(dim=1)
     subsets: dict[str, dict[str, HeadMetrics]] = {}
+    available: dict[str, dict[str, HeadMetrics]] = {}
+    available_rows: dict[str, int] = {}
     degradation: dict[str, dict[str, HeadMetrics]] = {"all available": _metrics(full, classes)}
     cached = SplitTensors(_segment_ids(source, split), full.embeddings, natural_mask, full.labels) if reuse else None
     for subset in nonempty_subsets(run.modalities):
@@ -162,6 +169,10 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
         masked = predict(run.model, batches, run.device, keep_weights=False)
         if bool(complete.any()):
             subsets[subset_name(subset)] = _metrics(masked.take(complete), classes)
+        has_kept = natural_mask[:, subset_mask(subset)].all(dim=1)
+        if bool(has_kept.any()):
+            available[subset_name(subset)] = _metrics(masked.take(has_kept), classes)
+            available_rows[subset_name(subset)] = int(has_kept.sum())
         if len(subset) == len(run.modalities) - 1:
             dropped = next(m for m in run.modalities if m not in subset)
             degradation[f"without {dropped}"] = _metrics(masked, classes)
@@ -176,6 +187,8 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
         natural=natural,
         subsets=subsets,
         complete_rows=int(complete.sum()),
+        available=available,
+        available_rows=available_rows,
         degradation=degradation,
         weights=_mean_weights(full),
         predictions=full,

@@ -199,6 +199,15 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
         "",
         *(_metric_table(result.subsets, heads, "modalities kept") if result.subsets else ["(no complete-case rows)"]),
         "",
+        "## Missing-modality matrix over every row that has the kept modalities",
+        "",
+        (
+            "Each row keeps only the named modalities and is measured on every test row that has them "
+            "(rows: " + ", ".join(f"{k} {v}" for k, v in result.available_rows.items()) + ")."
+        ),
+        "",
+        *(_metric_table(result.available, heads, "modalities kept") if result.available else ["(no rows)"]),
+        "",
         "## Natural missingness (rows grouped by which modalities the data has)",
         "",
         *_metric_table(result.natural, heads, "present"),

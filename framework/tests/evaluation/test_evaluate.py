@@ -79,6 +79,15 @@ def test_missing_modality_matrix_and_natural_missingness(runs: dict[str, Path]) 
     natural_mask = result.predictions.mask
     assert result.complete_rows == int(natural_mask.all(dim=1).sum()) > 0
     assert all(m.support == result.complete_rows for s in result.subsets.values() for m in s.values())
+    # Over every row that has the kept modalities: MIDI-only rests on all MIDI rows, not the complete cases.
+    midi_rows = int(natural_mask[:, 2].sum())
+    assert result.available_rows["midi"] == midi_rows > result.complete_rows
+    assert all(m.support == midi_rows for m in result.available["midi"].values())
+    assert result.available_rows["text+audio+midi"] == result.complete_rows
+    torch.testing.assert_close(
+        torch.tensor([m.accuracy for m in result.available["text+audio+midi"].values()]),
+        torch.tensor([m.accuracy for m in result.subsets["text+audio+midi"].values()]),
+    )
     assert sum(next(iter(p.values())).support for p in result.natural.values()) == result.n_rows
     assert set(result.degradation) == {"all available", "without text", "without audio", "without midi"}
     # Temporal mode lives in the text: dropping text hurts it; spatial lives in audio/MIDI.
