@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import math
+import shutil
 import tempfile
 
 import pytest
@@ -18,6 +20,7 @@ from chroma.plugins.registry import get_registry
 
 RATE = 16000
 CACHE = tempfile.mkdtemp(prefix="chroma-musicnn-test-")
+atexit.register(shutil.rmtree, CACHE, ignore_errors=True)
 
 
 def _encoder(**options) -> MusicnnEncoder:

@@ -8,7 +8,9 @@ ulp away from librosa's can round to the neighbouring float16 value.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
+import shutil
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -26,6 +28,7 @@ from chroma import AudioBatch
 HERE = Path(__file__).resolve().parent
 FIXTURE = np.load(HERE / "fixtures" / "musicnn_parity.npz", allow_pickle=False)
 CACHE = tempfile.mkdtemp(prefix="chroma-musicnn-parity-")
+atexit.register(shutil.rmtree, CACHE, ignore_errors=True)
 LAYERS = ("tags", "penultimate", "mean_pool", "max_pool")
 #: Max-pool values reach ~100 and float32 is ~1e-7 relative, so they get a relative tolerance too;
 #: TensorFlow's own float32 max pool lies 1e-4 from the float64 result of the same graph.
