@@ -17,4 +17,7 @@ for project in plugins/*/pyproject.toml; do
 done
 editable+=(-e ./demo)
 "$PY" -m pip install -q --disable-pip-version-check "${editable[@]}"
+# The musicnn plugin reads the checkpoint files of musicnn 0.1.0 (never imported); its metadata pulls TensorFlow 1,
+# so it is installed without dependencies.
+"$PY" -m pip install -q --disable-pip-version-check --no-deps musicnn==0.1.0
 echo "chroma: environment ready in $VENV"

@@ -25,6 +25,7 @@ FIRST_PARTY_PLUGINS: dict[str, FirstParty] = {
     "music_transformer": FirstParty("midi_encoder", "chroma-midi-musictransformer"),
     "cnn": FirstParty("audio_encoder", "chroma-audio-cnn"),
     "clap": FirstParty("audio_encoder", "chroma-audio-clap"),
+    "musicnn": FirstParty("audio_encoder", "chroma-audio-musicnn"),
     "wav2vec2": FirstParty("audio_encoder", "chroma-audio-wav2vec2"),
     "late": FirstParty("fusion", "chroma-fusion-late"),
     "early": FirstParty("fusion", "chroma-fusion-early"),
