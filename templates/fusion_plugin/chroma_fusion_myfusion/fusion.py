@@ -18,20 +18,15 @@ class MyFusion(FusionModule):
 
     Args:
         config: :class:`~chroma_fusion_myfusion.plugin.MyFusionConfig`.
-        input_dims: pooled width per modality, e.g. ``{"text": 768, "audio": 512, "midi": 512}``.
-        hidden_dim: output width.
-        missing: ``"learned_null"`` or ``"zero"`` (handled by the base class).
-        sequence_dims: unused (this fusion reads pooled embeddings only).
+        dims: ``dims.inputs`` is the pooled width per modality, e.g. ``{"text": 768, "audio": 512,
+            "midi": 512}``, and ``dims.hidden`` the output width; ``dims.missing`` is handled by the base
+            class and ``dims.sequences`` is unused (``uses_sequences`` stays False: pooled embeddings only).
     """
 
     name = "myfusion"
     version = "1"
 
-    def __init__(
-        self,
-        config: MyFusionConfig,
-        dims: FusionDims,
-    ) -> None:
+    def __init__(self, config: MyFusionConfig, dims: FusionDims) -> None:
         super().__init__(dims)
         self.config = config
         self.projections = nn.ModuleDict({m: nn.Linear(d, self.hidden_dim) for m, d in self.input_dims.items()})

@@ -22,8 +22,9 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="fusion",
             factory="chroma_fusion_myfusion.fusion:MyFusion",
             config_model=MyFusionConfig,
-            # uses_sequences: whether fuse() reads encoder sequences.
-            # test_config: small options the contract kit builds the plugin with.
+            # The plugin API this plugin is written for (chroma.CHROMA_API_VERSION).
+            api_version=2,
+            # test_config: the small options the contract kit builds the plugin with.
             capabilities=FusionCapabilities(test_config={"dropout": 0.0}),
             description="Sum of per-modality linear projections, then a linear layer",
         )

@@ -1,4 +1,4 @@
-"""Tests of the ``myfusion`` plugin; run ``pytest`` in this directory after ``pip install -e .``."""
+"""Tests of the ``myfusion`` plugin; run ``pytest`` in this directory after ``pip install -e '.[test]'``."""
 
 from chroma.testing import parametrize_with_contract
 
