@@ -137,12 +137,46 @@ class ChromaModel(nn.Module):
                 return encoder(inputs)
         return encoder(inputs)
 
+    def _encode_prepared(self, modality: str, prepared: Mapping[str, Any], rows: int) -> EncoderOutput | None:
+        """Run ``modality``'s encoder on prepared inputs of the present rows only, scattered into ``rows`` rows.
+
+        Args:
+            prepared: ``{"rows": [K] int64 batch rows, "inputs": {name: [K, ...]}}``.
+
+        Returns:
+            ``None`` when no row is present and the fusion reads no sequence of it; zeros (and an all-invalid
+            one-position sequence) at the absent rows otherwise.
+        """
+        encoder = self.encoders[modality]
+        index = prepared["rows"]
+        if index.numel() == 0:
+            if not (self.fusion.uses_sequences and encoder.returns_sequence):
+                return None
+            width = int(encoder.sequence_dim or encoder.output_dim)
+            device = index.device
+            return EncoderOutput(
+                torch.zeros(rows, encoder.output_dim, device=device),
+                torch.zeros(rows, 1, width, device=device),
+                torch.zeros(rows, 1, dtype=torch.bool, device=device),
+            )
+        with torch.set_grad_enabled(torch.is_grad_enabled() and modality not in self.frozen_encoders):
+            out = encoder.forward_prepared(prepared["inputs"])
+        pooled = out.pooled.new_zeros(rows, out.pooled.shape[1]).index_copy(0, index, out.pooled)
+        if out.sequence is None or out.sequence_mask is None:
+            return EncoderOutput(pooled)
+        seq = out.sequence.new_zeros(rows, *out.sequence.shape[1:]).index_copy(0, index, out.sequence)
+        mask = out.sequence_mask.new_zeros(rows, out.sequence_mask.shape[1]).index_copy(0, index, out.sequence_mask)
+        return EncoderOutput(pooled, seq, mask)
+
     def forward(self, batch: Mapping[str, Any], generator: torch.Generator | None = None) -> ModelOutput:
         """Classify a batch.
 
         Args:
             batch: ``{"modality_mask": [B, 3] bool, "embeddings": {modality: [B, D]}}`` and/or
-                ``{"text": TextBatch, "audio": AudioBatch, "midi": MidiBatch}``; other keys are ignored.
+                ``{"text": TextBatch, "audio": AudioBatch, "midi": MidiBatch}`` and/or
+                ``{"prepared": {modality: {"rows": [K] int64, "inputs": {name: [K, ...]}}}}``: an
+                encoder's :meth:`~chroma.contracts.Encoder.prepare` output for the ``K`` rows where the
+                modality is present (the encoder runs on those rows only); other keys are ignored.
             generator: RNG for modality dropout (training mode only).
 
         Returns:
@@ -150,14 +184,18 @@ class ChromaModel(nn.Module):
         """
         mask = batch["modality_mask"].bool() & self.used_modalities.to(batch["modality_mask"].device)
         given = batch.get("embeddings") or {}
+        prepared = batch.get("prepared") or {}
         embeddings: dict[str, Tensor] = {}
         sequences: dict[str, tuple[Tensor, Tensor]] = {}
         for modality in self.modalities:
             present = mask[:, modality_index(modality)]
             if modality in given:
                 embeddings[modality] = given[modality]
-            elif modality in self.encoders and batch.get(modality) is not None:
-                out = self._encode(modality, batch[modality], present)
+            elif modality in self.encoders and (modality in prepared or batch.get(modality) is not None):
+                if modality in prepared:
+                    out = self._encode_prepared(modality, prepared[modality], mask.shape[0])
+                else:
+                    out = self._encode(modality, batch[modality], present)
                 if out is None:
                     embeddings[modality] = torch.zeros(
                         mask.shape[0], self.fusion.input_dims[modality], device=mask.device

@@ -31,6 +31,23 @@ def _inherit_preprocessing(
     return options
 
 
+def build_encoder(config: ChromaConfig, modality: str, registry: PluginRegistry | None = None) -> Encoder:
+    """The ``model.<modality>_encoder`` the config describes (with inherited preprocessing options).
+
+    Raises:
+        ConfigError: the section is not set.
+    """
+    registry = (registry or get_registry()).with_disabled(config.plugins.disable)
+    section = getattr(config.model, f"{modality}_encoder")
+    if section is None:
+        raise ConfigError(f"model.{modality}_encoder is not set")
+    kind = f"{modality}_encoder"
+    options = _inherit_preprocessing(config, kind, section, registry)
+    return registry.build_encoder(
+        kind, section.type, options, section.provider, section_keys=type(section).model_fields
+    )
+
+
 def build_model(
     config: ChromaConfig,
     labels: Mapping[str, Sequence[str]],
@@ -79,11 +96,7 @@ def build_model(
                 f"precomputed {modality} embedding width was given; add a model.{modality}_encoder section, "
                 f"precompute {modality} embeddings, or remove {modality!r} from model.modalities"
             )
-        kind = f"{modality}_encoder"
-        options = _inherit_preprocessing(config, kind, section, registry)
-        encoder = registry.build_encoder(
-            kind, section.type, options, section.provider, section_keys=type(section).model_fields
-        )
+        encoder = build_encoder(config, modality, registry)
         encoders[modality] = encoder
         dims[modality] = encoder.output_dim
         if encoder.returns_sequence:

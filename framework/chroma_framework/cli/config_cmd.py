@@ -25,11 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     from chroma_framework.cli import CommandError
     from chroma_framework.config import ConfigError, load_and_validate
+    from chroma_framework.data.precompute import random_frozen_warnings
 
     try:
-        load_and_validate(args.file)
+        config = load_and_validate(args.file)
+        warnings = random_frozen_warnings(config)
     except ConfigError as exc:
         raise CommandError(str(exc)) from None
+    for warning in warnings:
+        print(f"WARNING: {warning}")
     print(f"{args.file}: OK")
     return 0
 

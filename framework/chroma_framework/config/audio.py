@@ -51,12 +51,30 @@ class NoiseSection(Section):
         return self
 
 
+class SpecAugmentSection(Section):
+    """SpecAugment-style masking of cached log-mels (trainable audio encoders' input cache only).
+
+    Each row gets one time band (probability ``time_mask_p``, width up to ``time_mask`` of its frames) and
+    one mel band (``freq_mask_p``, up to ``freq_mask`` of the bands), filled with the row's mean.
+    """
+
+    time_mask_p: float = Field(default=0.0, ge=0, le=1)
+    time_mask: float = Field(default=0.1, ge=0, le=1)
+    freq_mask_p: float = Field(default=0.0, ge=0, le=1)
+    freq_mask: float = Field(default=0.15, ge=0, le=1)
+
+
 class AugmentationsSection(Section):
-    """Training-only waveform augmentation; each ``p`` is that augmentation's probability (0 disables it)."""
+    """Training-only augmentation; each ``p`` is that augmentation's probability (0 disables it).
+
+    ``time_stretch``, ``pitch_shift`` and ``noise`` act on waveforms (end-to-end training); ``spec_augment``
+    on the cached log-mels of a trainable audio encoder.
+    """
 
     time_stretch: TimeStretchSection = Field(default_factory=TimeStretchSection)
     pitch_shift: PitchShiftSection = Field(default_factory=PitchShiftSection)
     noise: NoiseSection = Field(default_factory=NoiseSection)
+    spec_augment: SpecAugmentSection = Field(default_factory=SpecAugmentSection)
 
     @property
     def enabled(self) -> bool:

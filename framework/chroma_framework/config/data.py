@@ -91,6 +91,9 @@ class DataSection(Section):
     root: str = "."
     #: Where ``chroma precompute`` writes embeddings and the fast training path reads them.
     embeddings_path: str = "embeddings.parquet"
+    #: Where ``chroma precompute`` writes the prepared inputs (piano rolls, log-mels, tokens) of every
+    #: trainable (``frozen: false``) encoder, one memory-mapped directory per modality and fingerprint.
+    input_cache_path: str = "input_cache"
     #: Where ``chroma data inspect`` and ``chroma precompute`` write the data report.
     report_path: str = "data_report.json"
     columns: ColumnsSection = Field(default_factory=ColumnsSection)

@@ -46,12 +46,24 @@ class QuantizeAugmentation(_Probability):
     grid: float = Field(default=0.05, gt=0)
 
 
+class TimeShiftAugmentation(_Probability):
+    """Shift a cached piano roll by up to ``max_seconds`` either way (trainable encoders' input cache only)."""
+
+    max_seconds: float = Field(default=0.5, ge=0)
+
+
 class MidiAugmentations(Section):
-    """Training-only MIDI augmentations; each one fires independently with its own ``p``."""
+    """Training-only MIDI augmentations; each one fires independently with its own ``p``.
+
+    On the event rows of end-to-end training all but ``time_shift`` apply; on the input cache of a trainable
+    encoder (``frozen: false`` with ``training.mode: precomputed``) transpose, velocity_scale and time_shift
+    apply to the cached tensors (a pitch shift of the roll or of the note tokens) and quantize does not.
+    """
 
     transpose: TransposeAugmentation = Field(default_factory=TransposeAugmentation)
     velocity_scale: VelocityScaleAugmentation = Field(default_factory=VelocityScaleAugmentation)
     quantize: QuantizeAugmentation = Field(default_factory=QuantizeAugmentation)
+    time_shift: TimeShiftAugmentation = Field(default_factory=TimeShiftAugmentation)
 
 
 class MidiPreprocessingSection(Section):

@@ -95,6 +95,8 @@ class TrainingSection(Section):
     num_workers: int = Field(default=0, ge=0)
     #: ``cpu``, ``cuda``, ``cuda:1`` ... or ``auto`` (CUDA when available).
     device: str = "auto"
+    #: Training forward passes in ``fp32``, or under ``bf16`` / ``fp16`` autocast (fp16 with a gradient scaler).
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     #: Show tqdm progress bars.
     progress: bool = True
     #: Run directories are created here (``chroma train --out`` overrides).

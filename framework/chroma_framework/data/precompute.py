@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ from chroma_framework.data.dataset import SegmentDataset
 from chroma_framework.data.embeddings import EmbeddingTable, atomic_write_table, read_embeddings
 from chroma_framework.data.paths import resolve
 from chroma_framework.data.report import DataReport
+from chroma_framework.encoder_weights import save_encoder_weights
+
+logger = logging.getLogger(__name__)
 
 #: Fingerprint of the text column when lyric vectors are read from the metadata as they are.
 COLUMN_ENCODER = "column"
@@ -71,6 +75,8 @@ class ModalityPlan:
     encoder: Encoder | None
     reuse: EmbeddingTable | None = None
     reuse_reasons: list[str | None] | None = None
+    #: Set when the encoder is frozen with no loaded weights (random features).
+    warning: str | None = None
 
 
 @dataclass
@@ -79,6 +85,8 @@ class PrecomputeResult:
     computed: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
     report: DataReport | None = None
+    #: Frozen encoders producing random features (see :func:`random_frozen_message`).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _digest(payload: Mapping[str, Any]) -> str:
@@ -108,7 +116,11 @@ def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
 
 
 def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: ChromaConfig, modality: str) -> str:
-    """``<plugin>-<version>-<hash>`` identifying the embeddings ``encoder`` produces."""
+    """``<plugin>-<version>-<hash>`` identifying the embeddings ``encoder`` produces.
+
+    An encoder without loaded weights is identified by a digest of its weights themselves (never by the
+    seed that drew them), so a run can reload the saved random-init weights and match.
+    """
     weights = encoder.fingerprint_extra()
     payload = {
         "plugin": section.type,
@@ -116,10 +128,61 @@ def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: Chrom
         "class": f"{type(encoder).__module__}.{type(encoder).__qualname__}",
         "version": getattr(encoder, "version", "0"),
         "options": section.plugin_options(),
-        "weights": weights or f"random-init seed {config.training.seed}",
+        "weights": weights or f"random-init {weights_digest(encoder)}",
         "inputs": input_settings(config, modality),
     }
     return f"{section.type}-{payload['version']}-{_digest(payload)}"
+
+
+def weights_digest(encoder: Encoder) -> str:
+    """SHA-256 (20 hex digits) of the encoder's state dict, names, dtypes, shapes and values."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(encoder.state_dict().items()):
+        value = tensor.detach().cpu().contiguous()
+        h.update(f"{name}:{value.dtype}:{tuple(value.shape)}".encode())
+        h.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return h.hexdigest()[:20]
+
+
+def is_random_init(encoder: Encoder) -> bool:
+    """Whether ``encoder`` has parameters but no loaded weights (``fingerprint_extra()`` is empty)."""
+    return not encoder.fingerprint_extra() and any(p.numel() for p in encoder.parameters())
+
+
+def random_frozen_message(modality: str, name: str) -> str:
+    """The warning for a frozen encoder that would produce random features."""
+    return (
+        f"model.{modality}_encoder ({name!r}) is frozen but has no loaded weights: its embeddings are random "
+        f"features. Train it (model.{modality}_encoder.frozen: false) or load pretrained weights / a checkpoint"
+    )
+
+
+def random_frozen_warnings(config: ChromaConfig) -> list[str]:
+    """One :func:`random_frozen_message` per frozen encoder of ``model.modalities`` that loads no weights.
+
+    Plugins declaring ``pretrained`` are not built (they load weights); the others are built to look.
+    """
+    from chroma.plugins.registry import get_registry
+    from chroma_framework.model_build import build_encoder
+
+    registry = get_registry().with_disabled(config.plugins.disable)
+    out = []
+    for modality, section in frozen_sections(config).items():
+        if modality not in config.model.modalities:
+            continue
+        record = registry.get(f"{modality}_encoder", section.type, section.provider)
+        capabilities = record.spec.capabilities if record.spec is not None else None
+        if getattr(capabilities, "pretrained", False):
+            continue
+        if is_random_init(build_encoder(config, modality, registry)):
+            out.append(random_frozen_message(modality, section.type))
+    return out
+
+
+def frozen_weights_path(config: ChromaConfig, modality: str, fingerprint: str) -> Path:
+    """Where precompute saves the random-init weights of a frozen encoder (safetensors)."""
+    out = resolve(config.data, config.data.embeddings_path)
+    return out.with_name(out.name + ".encoders") / f"{modality}-{fingerprint}.safetensors"
 
 
 def column_fingerprint(config: ChromaConfig) -> str:
@@ -128,9 +191,25 @@ def column_fingerprint(config: ChromaConfig) -> str:
     )
 
 
+def trainable_sections(config: ChromaConfig) -> dict[str, EncoderSection]:
+    """``{modality: section}`` of the trainable (``frozen: false``) encoders of ``model.modalities``."""
+    out: dict[str, EncoderSection] = {}
+    for modality in MODALITIES:
+        section = getattr(config.model, f"{modality}_encoder")
+        if section is not None and not section.frozen and modality in config.model.modalities:
+            out[modality] = section
+    return out
+
+
+def needs_embeddings(config: ChromaConfig) -> bool:
+    """Whether any modality comes from the embeddings file (a frozen encoder, or the lyric vector column)."""
+    text_column = config.model.text_encoder is None and bool(config.data.columns.lyric_embedding)
+    return bool(frozen_sections(config)) or text_column
+
+
 def frozen_sections(config: ChromaConfig) -> dict[str, EncoderSection]:
     """``{modality: section}`` of the configured frozen encoders (trainable ones are never precomputed)."""
-    out = {}
+    out: dict[str, EncoderSection] = {}
     for modality in MODALITIES:
         section = getattr(config.model, f"{modality}_encoder")
         if section is not None and section.frozen:
@@ -168,9 +247,13 @@ def _plans(config: ChromaConfig, out_path: Path, build: BuildEncoder, force: boo
             torch.manual_seed(config.training.seed)
             encoder = build(modality, sections[modality])
             encoder.eval()
-            plans.append(
-                ModalityPlan(modality, encoder_fingerprint(encoder, sections[modality], config, modality), encoder)
-            )
+            fingerprint = encoder_fingerprint(encoder, sections[modality], config, modality)
+            warning = None
+            if is_random_init(encoder):
+                warning = random_frozen_message(modality, sections[modality].type)
+                logger.warning("%s", warning)
+                save_encoder_weights(frozen_weights_path(config, modality, fingerprint), encoder, fingerprint)
+            plans.append(ModalityPlan(modality, fingerprint, encoder, warning=warning))
         elif modality == "text" and config.model.text_encoder is None and config.data.columns.lyric_embedding:
             plans.append(ModalityPlan(modality, column_fingerprint(config), None))
     if not plans:
@@ -340,7 +423,13 @@ def run_precompute(
         parts.rmdir()
     report = report_from_embeddings(table, dataset)
     report.write_json(resolve(data, data.report_path))
-    return PrecomputeResult(out_path, [p.modality for p in compute], [p.modality for p in plans if p.reuse], report)
+    return PrecomputeResult(
+        out_path,
+        [p.modality for p in compute],
+        [p.modality for p in plans if p.reuse],
+        report,
+        [p.warning for p in plans if p.warning],
+    )
 
 
 def _assemble(plans: Iterable[ModalityPlan], ids: list[str], chunks: list[np.ndarray], parts: Path) -> pa.Table:

@@ -105,7 +105,7 @@ class Run:
                 self._encoders = {}
             else:
                 try:
-                    built = _scoring_encoders(self.config, self.header, self._registry)
+                    built = _scoring_encoders(self.path, self.config, self.header, self._registry)
                 except (PluginError, ConfigError) as exc:
                     raise RunLoadError(f"cannot rebuild the encoders of run {self.path}: {exc}") from None
                 self._encoders = {m: e.to(self.device).eval() for m, e in built.items()}
@@ -238,15 +238,20 @@ class Run:
 
 
 def _scoring_encoders(
-    config: ChromaConfig, header: Mapping[str, Any], registry: PluginRegistry | None
+    run_path: Path, config: ChromaConfig, header: Mapping[str, Any], registry: PluginRegistry | None
 ) -> dict[str, Encoder]:
-    """Rebuild the frozen encoders whose embeddings a precomputed run was trained on, checking fingerprints."""
+    """Rebuild the frozen encoders whose embeddings a precomputed run was trained on, checking fingerprints.
+
+    A random-init encoder loads the weights saved with the run (``encoders/<modality>.safetensors``), never
+    re-derived from a seed.
+    """
     from chroma.plugins.registry import get_registry
     from chroma_framework.data.precompute import (
         COLUMN_ENCODER,
         encoder_fingerprint,
         frozen_sections,
     )
+    from chroma_framework.encoder_weights import EncoderWeightsError, load_encoder_weights
 
     registry = (registry or get_registry()).with_disabled(config.plugins.disable)
     sections = frozen_sections(config)
@@ -264,7 +269,19 @@ def _scoring_encoders(
         encoder = registry.build_encoder(
             f"{modality}_encoder", section.type, section.plugin_options(), section.provider
         )
+        saved = rd.encoder_weights_path(run_path, modality)
+        if saved.is_file():
+            try:
+                load_encoder_weights(saved, encoder)
+            except EncoderWeightsError as exc:
+                raise RunLoadError(str(exc)) from None
         actual = encoder_fingerprint(encoder, section, config, modality)
+        if actual != expected and not saved.is_file() and not encoder.fingerprint_extra():
+            raise RunLoadError(
+                f"the {modality} embeddings of run {run_path} came from a random-init encoder whose weights were "
+                f"not saved with the run ({saved} is missing; runs trained before chroma saved them): rerun "
+                "`chroma precompute` and retrain, or train the encoder (frozen: false)"
+            )
         if actual != expected:
             raise RunLoadError(
                 f"the {modality} encoder {section.type!r} now builds as {actual}, but the run was trained on "

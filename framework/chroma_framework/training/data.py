@@ -9,7 +9,7 @@ batches are sliced from directly, with no per-item ``Dataset`` overhead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +21,7 @@ from chroma.errors import ConfigError
 from chroma.modality import MODALITIES, modality_index
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.embeddings import read_embeddings
+from chroma_framework.data.input_cache import InputCache
 from chroma_framework.data.labels import read_labels
 from chroma_framework.data.paths import metadata_path, resolve
 from chroma_framework.data.splits import SPLITS, assign_splits
@@ -39,6 +40,8 @@ class SplitTensors:
         labels: ``{head: [N] int64}``.
         albums: ``N`` album names (``data.columns.album``), ``None`` where unknown.
         soft_labels: ``{head: [N, C] float32}`` target distributions of the heads in ``data.soft_labels``.
+        cache_rows: ``{modality: [N] int64}`` row of each segment in the modality's input cache (-1 where
+            absent), for the trainable encoders; stays on the CPU (it indexes memory maps).
     """
 
     segment_ids: list[str]
@@ -47,6 +50,7 @@ class SplitTensors:
     labels: dict[str, Tensor]
     albums: list[str | None] = field(default_factory=list)
     soft_labels: dict[str, Tensor] = field(default_factory=dict)
+    cache_rows: dict[str, Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.segment_ids)
@@ -59,6 +63,7 @@ class SplitTensors:
             {h: y.to(device) for h, y in self.labels.items()},
             self.albums,
             {h: p.to(device) for h, p in self.soft_labels.items()},
+            self.cache_rows,
         )
 
     def batch(self, rows: Tensor, mask: Tensor | None = None) -> dict[str, object]:
@@ -84,15 +89,20 @@ class SplitTensors:
             batch["soft_label"] = {h: p[rows] for h, p in self.soft_labels.items()}
         return batch
 
-    def batches(
-        self, batch_size: int, generator: torch.Generator | None = None, mask: Tensor | None = None
-    ) -> Iterator[dict[str, object]]:
-        """Consecutive batches, shuffled when ``generator`` is given."""
+    def batch_rows(self, batch_size: int, generator: torch.Generator | None = None) -> Iterator[Tensor]:
+        """Row indices ``[B]`` of consecutive batches, shuffled when ``generator`` is given."""
         n = len(self)
         order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
         order = order.to(self.mask.device)
         for start in range(0, n, batch_size):
-            yield self.batch(order[start : start + batch_size], mask)
+            yield order[start : start + batch_size]
+
+    def batches(
+        self, batch_size: int, generator: torch.Generator | None = None, mask: Tensor | None = None
+    ) -> Iterator[dict[str, object]]:
+        """Consecutive batches, shuffled when ``generator`` is given."""
+        for rows in self.batch_rows(batch_size, generator):
+            yield self.batch(rows, mask)
 
 
 @dataclass
@@ -135,21 +145,29 @@ def split_and_album(config: ChromaConfig) -> tuple[dict[str, str], dict[str, str
     return dict(zip(ids, (str(s) for s in split))), dict(zip(ids, albums))
 
 
-def load_precomputed(config: ChromaConfig, vocab: dict[str, list[str]] | None = None) -> PrecomputedData:
-    """Join the embeddings file with labels and splits.
+def load_precomputed(
+    config: ChromaConfig,
+    vocab: dict[str, list[str]] | None = None,
+    caches: Mapping[str, InputCache] | None = None,
+) -> PrecomputedData:
+    """Join the embeddings file (and the input caches of trainable encoders) with labels and splits.
 
     Args:
         config: the run configuration.
         vocab: fixed classes per head (from a trained run); ``None`` derives them from the data.
+        caches: ``{modality: InputCache}`` of the trainable encoders; those modalities are read from their
+            cache (present where the cache has the segment) instead of the embeddings file.
 
     Raises:
         ConfigError: the embeddings file lacks a modality the run trains on, or no segment matches.
     """
     data = config.data
-    emb_path = resolve(data, data.embeddings_path)
-    table = read_embeddings(emb_path)
+    caches = dict(caches or {})
     modalities = effective_modalities(config)
-    absent = [m for m in modalities if m not in table.embeddings]
+    embedded = [m for m in modalities if m not in caches]
+    emb_path = resolve(data, data.embeddings_path)
+    table = read_embeddings(emb_path) if embedded else None
+    absent = [m for m in embedded if table is not None and m not in table.embeddings]
     if absent:
         raise ConfigError(
             f"training.mode is precomputed but {emb_path} has no {', '.join(absent)} embeddings; run "
@@ -158,7 +176,7 @@ def load_precomputed(config: ChromaConfig, vocab: dict[str, list[str]] | None = 
     labels = read_labels(config, vocab)
     split_of, albums = split_and_album(config)
 
-    emb_row = table.index()
+    emb_row = table.index() if table is not None else {sid: i for i, sid in enumerate(labels.segment_ids)}
     label_rows = np.array([i for i, sid in enumerate(labels.segment_ids) if sid in emb_row], dtype=np.int64)
     unmatched = len(labels.segment_ids) - len(label_rows)
     if len(label_rows) == 0:
@@ -171,7 +189,12 @@ def load_precomputed(config: ChromaConfig, vocab: dict[str, list[str]] | None = 
 
     ids = [labels.segment_ids[i] for i in label_rows]
     rows = np.array([emb_row[sid] for sid in ids], dtype=np.int64)
-    mask = table.mask[rows].copy()
+    mask = table.mask[rows].copy() if table is not None else np.zeros((len(ids), len(MODALITIES)), dtype=bool)
+    cache_rows: dict[str, np.ndarray] = {}
+    for m, cache in caches.items():
+        index = cache.index()
+        cache_rows[m] = np.array([index.get(sid, -1) for sid in ids], dtype=np.int64)
+        mask[:, modality_index(m)] = cache_rows[m] >= 0
     for m in MODALITIES:
         if m not in modalities:
             mask[:, modality_index(m)] = False
@@ -181,19 +204,24 @@ def load_precomputed(config: ChromaConfig, vocab: dict[str, list[str]] | None = 
         sel = np.flatnonzero(split_names == name)
         splits[name] = SplitTensors(
             segment_ids=[ids[i] for i in sel],
-            embeddings={m: torch.from_numpy(np.ascontiguousarray(table.embeddings[m][rows[sel]])) for m in modalities},
+            embeddings={
+                m: torch.from_numpy(np.ascontiguousarray(table.embeddings[m][rows[sel]]))
+                for m in embedded
+                if table is not None
+            },
             mask=torch.from_numpy(mask[sel]),
             labels={h: torch.from_numpy(labels.labels[h][label_rows[sel]]) for h in labels.vocab},
             albums=[albums.get(ids[i]) for i in sel],
             soft_labels={h: torch.from_numpy(p[label_rows[sel]]) for h, p in labels.soft.items()},
+            cache_rows={m: torch.from_numpy(r[sel]) for m, r in cache_rows.items()},
         )
     if len(splits["train"]) == 0:
         raise ConfigError("the training split is empty; check data.split fractions or the split column")
     return PrecomputedData(
         classes=labels.vocab,
         splits=splits,
-        input_dims={m: table.dims[m] for m in modalities},
-        fingerprints={m: f for m, f in table.fingerprints.items() if m in modalities},
+        input_dims={m: table.dims[m] for m in embedded} if table is not None else {},
+        fingerprints={m: f for m, f in table.fingerprints.items() if m in embedded} if table is not None else {},
         unmatched=unmatched,
     )
 

@@ -181,6 +181,8 @@ class Trainer:
         trained = {m for m in self.model.encoders if m not in self.model.frozen_encoders}
         self.monitor = GradMonitor(self.model, self.training.grad_monitor, trained)
         self.stopper = EarlyStopping(self.training.early_stopping)
+        #: Loss scaling for fp16 autocast (a no-op otherwise).
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.training.precision == "fp16")
         self.epoch = 0
         self.step = 0
         #: Why modalities were absent in the training batches of the first epoch run (end-to-end data).
@@ -221,6 +223,7 @@ class Trainer:
             logger.info("resuming %s after epoch %d (step %d)", self.run_dir, self.epoch, self.step)
             return MetricsLog(self.run_dir, resume=True, keep_until_step=self.step)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        rd.copy_frozen_weights(self.run_dir, self.config, self.source.fingerprints)
         rd.write_config(self.run_dir, self.config)
         rd.write_labels(self.run_dir, self.source.classes)
         rd.write_vocabularies(self.run_dir, self.model.encoders)
@@ -237,7 +240,13 @@ class Trainer:
         ckpt.save_training_state(self.run_dir / rd.STATE_FILE, self.model, self.optimizer, self.scheduler, progress)
 
     # ------------------------------------------------------------------- steps
+    def autocast(self) -> torch.autocast:
+        """bf16/fp16 autocast of the forward pass and loss (``training.precision``), disabled for fp32."""
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.training.precision, torch.float32)
+        return torch.autocast(self.device.type, dtype=dtype, enabled=self.training.precision != "fp32")
+
     def _optimizer_step(self, log: MetricsLog) -> None:
+        self.scaler.unscale_(self.optimizer)  # fp16: true gradients for the monitor and the clip
         if self.monitor.due(self.step):
             norms = self.monitor.norms()
             inputs = self.monitor.input_norms()
@@ -258,7 +267,8 @@ class Trainer:
                         }
                     )
         clip_gradients(self.groups, self.training.grad_clip)
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
@@ -289,11 +299,12 @@ class Trainer:
             watch = steps_now and self.monitor.due(self.step)
             if watch:
                 self.monitor.watch_inputs(batch)
-            out = self.model(batch)
-            if watch:
-                self.monitor.retain_inputs(out.embeddings, out.modality_mask)
-            loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
-            (loss / accum).backward()
+            with self.autocast():
+                out = self.model(batch)
+                if watch:
+                    self.monitor.retain_inputs(out.embeddings, out.modality_mask)
+                loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
+            self.scaler.scale(loss / accum).backward()
             epoch_loss += loss.detach()
             window_loss += loss.detach()
             window_steps += 1
@@ -411,10 +422,14 @@ def resume_config(config: ChromaConfig, run_dir: Path) -> ChromaConfig:
 
 
 def make_source(config: ChromaConfig, device: torch.device, vocab: dict[str, list[str]] | None = None) -> BatchSource:
-    """The batch source of ``training.mode``."""
+    """The batch source of ``training.mode`` (precomputed: embeddings, plus input caches of trainable encoders)."""
     if config.training.mode == "precomputed":
+        from chroma_framework.training.cached_inputs import CachedInputSource, open_caches
         from chroma_framework.training.data import PrecomputedSource, load_precomputed
 
+        caches = open_caches(config)
+        if caches:
+            return CachedInputSource(config, caches, device, vocab)
         data = load_precomputed(config, vocab)
         return PrecomputedSource(data, config.training.batch_size, device, config.training.seed)
     from chroma_framework.training.end_to_end import DatasetSource

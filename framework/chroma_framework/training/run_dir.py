@@ -8,7 +8,10 @@
       config.yaml                 the resolved configuration the run was trained with
       labels.json                 {head: [class names]} in logit order
       vocab_<modality>.json       token vocabulary of each tokenising encoder (e.g. event_based MIDI)
-      model.safetensors           weights of the best validation epoch (kind "chroma.model")
+      model.safetensors           weights of the best validation epoch (kind "chroma.model"), trained
+                                  encoders included
+      encoders/<modality>.safetensors  random-init weights of a frozen encoder whose embeddings the run
+                                  read (kind "chroma.encoder_weights"); scoring loads them
       checkpoints/last.safetensors  resumable training state (kind "chroma.training_state")
       metrics.jsonl, epochs.csv, steps.csv, grad_norms.csv, warnings.csv
       train_data_report.json      end to end: why modalities were absent in the training split
@@ -18,7 +21,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,7 @@ LABELS_JSON = "labels.json"
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "checkpoints/last.safetensors"
 REPORT_DIR = "report"
+ENCODERS_DIR = "encoders"
 
 
 class RunError(ValueError):
@@ -88,6 +94,33 @@ def read_header(run_dir: Path) -> dict[str, Any]:
     if int(header.get("format", 0)) > RUN_FORMAT:
         raise RunError(f"{path} has format {header['format']}; this chroma reads up to {RUN_FORMAT}: upgrade chroma")
     return header
+
+
+def encoder_weights_path(run_dir: Path, modality: str) -> Path:
+    return run_dir / ENCODERS_DIR / f"{modality}.safetensors"
+
+
+def copy_frozen_weights(run_dir: Path, config: ChromaConfig, fingerprints: Mapping[str, str]) -> list[str]:
+    """Copy the saved random-init weights of each frozen encoder whose embeddings the run reads; returns them.
+
+    ``chroma precompute`` saved them beside the embeddings (``<embeddings_path>.encoders/``), keyed by the
+    fingerprint the run records, so scoring rebuilds exactly the encoder that produced the embeddings.
+    """
+    from chroma_framework.data.precompute import frozen_weights_path
+
+    copied = []
+    for modality, fingerprint in fingerprints.items():
+        source = frozen_weights_path(config, modality, fingerprint)
+        if source.is_file():
+            target = encoder_weights_path(run_dir, modality)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, partial(_copy, source))
+            copied.append(modality)
+    return copied
+
+
+def _copy(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
 
 
 def write_labels(run_dir: Path, classes: dict[str, list[str]]) -> None:
