@@ -4,6 +4,11 @@ Parsing uses symusic (a C++ reader, about 600x faster than pretty_midi here and 
 pretty_midi's 1e7-tick cap; ``benchmarks/midi_speed.py`` prints the comparison).
 Ticks become seconds through the file's tempo map and bar coordinates come from its
 time signatures, both computed here with numpy so the window arithmetic is exact.
+
+SMPTE-timed files (a negative frames-per-second byte in the header's time division) count
+absolute time: a tick is ``1 / (fps * ticks_per_frame)`` seconds whatever the tempo events say
+(``fps`` 29 is 29.97 drop-frame). symusic reads only metrical divisions, so the header is given a
+placeholder one for parsing; bars are measured in quarters of the tempo at the file's start (120 qpm by default).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from chroma_framework.midi.errors import MidiParseError
 MIN_QPM = 10.0
 MAX_QPM = 1000.0
 _DEFAULT_MSPQ = 500_000  # 120 qpm, the MIDI default before the first tempo event
+#: Frames per second an SMPTE division may name (the header byte is their negative); 29 is 29.97 drop-frame.
+SMPTE_FPS = {24: 24.0, 25: 25.0, 29: 30000 / 1001, 30: 30.0}
+_PLACEHOLDER_DIVISION = struct.pack(">H", 480)
 _N_FEATURES = len(MIDI_EVENT_FEATURES)
 
 
@@ -60,8 +68,8 @@ def parse_midi(
         fraction of its bar in ``[0, 1)``.
 
     Raises:
-        MidiParseError: unreadable, truncated or malformed bytes, an SMPTE or zero time
-            division, a zero-length track chunk, an absurd tempo or time signature.
+        MidiParseError: unreadable, truncated or malformed bytes, a zero time division or an
+            SMPTE one with an unknown frame rate, a zero-length track chunk, an absurd tempo or time signature.
     """
     if isinstance(data, Path):
         source = source or str(data)
@@ -75,9 +83,15 @@ def parse_midi(
     if end is not None and end <= start:
         raise ValueError(f"window end ({end}) must be after its start ({start})")
 
-    score = _read_score(bytes(data), source)
+    data = bytes(data)
+    ticks_per_second = _smpte_ticks_per_second(data, source)
+    score = _read_score(data if ticks_per_second is None else _metrical_header(data), source)
     tempo_ticks, sec_per_tick, tempo_secs = _tempo_map(score, source)
-    ts_ticks, bar_len, bars_before = _meter_map(score, source)
+    ticks_per_quarter = float(score.ticks_per_quarter)
+    if ticks_per_second is not None:  # absolute time: tempo events do not move notes, they only size the bars
+        ticks_per_quarter = float(sec_per_tick[0]) * score.ticks_per_quarter * ticks_per_second
+        tempo_ticks, sec_per_tick, tempo_secs = np.zeros(1, np.int64), np.array([1.0 / ticks_per_second]), np.zeros(1)
+    ts_ticks, bar_len, bars_before = _meter_map(score, source, ticks_per_quarter)
 
     ticks, durs, pitch, vel, program, is_drum = _collect_notes(score, drums == "keep")
     if ticks.size == 0:
@@ -111,6 +125,25 @@ def parse_midi(
     out[:, 7] = position
     order = np.lexsort((out[:, 4], out[:, 0], out[:, 2]))
     return out[order]
+
+
+def _smpte_ticks_per_second(data: bytes, source: str) -> float | None:
+    """Ticks per second of an SMPTE time division; ``None`` for a metrical one (or too short a header)."""
+    if len(data) < 14 or data[:4] != b"MThd" or not data[12] & 0x80:
+        return None
+    fps, ticks_per_frame = -struct.unpack(">b", data[12:13])[0], data[13]
+    if fps not in SMPTE_FPS or ticks_per_frame == 0:
+        raise MidiParseError(
+            source,
+            f"SMPTE time division of {fps} frames per second and {ticks_per_frame} ticks per frame "
+            f"(frame rates: {', '.join(map(str, SMPTE_FPS))}; ticks per frame at least 1)",
+        )
+    return SMPTE_FPS[fps] * ticks_per_frame
+
+
+def _metrical_header(data: bytes) -> bytes:
+    """``data`` with a placeholder metrical time division, which symusic can read (ticks are kept as they are)."""
+    return data[:12] + _PLACEHOLDER_DIVISION + data[14:]
 
 
 def _read_score(data: bytes, source: str) -> symusic.Score:
@@ -176,7 +209,9 @@ def _seconds_to_ticks(seconds: float, tempo_ticks: np.ndarray, spt: np.ndarray, 
     return float(tempo_ticks[seg] + (seconds - starts[seg]) / spt[seg])
 
 
-def _meter_map(score: symusic.Score, source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _meter_map(
+    score: symusic.Score, source: str, ticks_per_quarter: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Time-signature segments: start tick, bar length in ticks, bars before the segment."""
     sigs = score.time_signatures.numpy()
     ticks = sigs["time"].astype(np.int64)
@@ -193,7 +228,7 @@ def _meter_map(score: symusic.Score, source: str) -> tuple[np.ndarray, np.ndarra
     # several signatures on one tick: the last one wins
     last = np.append(ticks[1:] != ticks[:-1], True)
     ticks, num, den = ticks[last], num[last], den[last]
-    bar_len = num * score.ticks_per_quarter * 4.0 / den
+    bar_len = num * ticks_per_quarter * 4.0 / den
     # a signature change inside a bar closes that (short) bar
     spans = np.ceil(np.diff(ticks) / bar_len[:-1])
     bars_before = np.concatenate([[0.0], np.cumsum(spans)])

@@ -76,8 +76,10 @@ def test_bad_time_division() -> None:
     track = [_tempo(500_000) + ONE_NOTE + END_OF_TRACK]
     with pytest.raises(MidiParseError, match="0 ticks per quarter"):
         parse_midi(_smf(track, division=struct.pack(">H", 0)))
-    with pytest.raises(MidiParseError, match="Division type"):
-        parse_midi(_smf(track, division=bytes([0xE7, 0x28])))  # SMPTE 25 fps
+    with pytest.raises(MidiParseError, match="SMPTE time division of 23 frames per second"):
+        parse_midi(_smf(track, division=bytes([0xE9, 0x28])))  # -23: no such SMPTE frame rate
+    with pytest.raises(MidiParseError, match="0 ticks per frame"):
+        parse_midi(_smf(track, division=bytes([0xE7, 0x00])))
 
 
 def test_zero_numerator_time_signature() -> None:

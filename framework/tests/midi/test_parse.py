@@ -169,3 +169,30 @@ def test_music21_chorale_notes_survive() -> None:
     assert len(ours) == len(expected) > 100
     np.testing.assert_allclose([t for t, _ in ours], [t for t, _ in expected], atol=1e-3)
     assert [p for _, p in ours] == [p for _, p in expected]
+
+
+def _smpte_file(fps_byte: int, ticks_per_frame: int, notes: list[tuple[int, int, int]], mspq: int) -> bytes:
+    """A mido-written file of ``(pitch, start tick, end tick)`` notes and a tempo event, given an SMPTE division."""
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mspq, time=0)])
+    events = sorted([(s, "note_on", p) for p, s, _ in notes] + [(e, "note_off", p) for p, _, e in notes])
+    now = 0
+    for tick, kind, pitch in events:
+        track.append(mido.Message(kind, note=pitch, velocity=90 if kind == "note_on" else 0, time=tick - now))
+        now = tick
+    buf = io.BytesIO()
+    mido.MidiFile(type=0, ticks_per_beat=480, tracks=[track]).save(file=buf)
+    data = buf.getvalue()
+    return data[:12] + bytes([(256 - fps_byte) & 0xFF, ticks_per_frame]) + data[14:]
+
+
+@pytest.mark.parametrize(("fps_byte", "fps"), [(24, 24.0), (25, 25.0), (29, 30000 / 1001), (30, 30.0)])
+def test_smpte_time_division_counts_absolute_time(fps_byte: int, fps: float) -> None:
+    rate = fps * 40  # ticks per second at 40 ticks per frame
+    notes = [(60, 0, round(0.5 * rate)), (64, round(2.5 * rate), round(3.0 * rate))]
+    # 60 qpm in the file: under SMPTE timing a tempo event changes nothing about when notes sound
+    events = parse_midi(_smpte_file(fps_byte, 40, notes, mspq=1_000_000))
+    np.testing.assert_allclose(events[:, COL["onset"]], [0.0, round(2.5 * rate) / rate], atol=1e-6)
+    np.testing.assert_allclose(events[:, COL["duration"]], [round(0.5 * rate) / rate, 0.5], atol=1e-3)
+    # bars in quarters of that 60 qpm tempo: 4/4 bars of 4 s, the second note a 0.625 into bar 0
+    assert events[:, COL["bar"]].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(events[1, COL["position"]], 2.5 / 4.0, atol=1e-3)
