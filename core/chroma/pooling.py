@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+__all__ = ["length_mask", "masked_max", "masked_mean"]
+
 
 def length_mask(lengths: Tensor, width: int) -> Tensor:
     """``[B, width]`` bool, True at the first ``lengths[b]`` positions of each row.

@@ -25,6 +25,9 @@ _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt")
 HUB_PROBE_TIMEOUT = 3.0
 
 
+__all__ = ["PretrainedWeightsError", "load_pretrained", "offline_requested", "weights_identity"]
+
+
 class PretrainedWeightsError(OSError):
     """A pretrained checkpoint is neither a local directory, cached, nor downloadable."""
 
