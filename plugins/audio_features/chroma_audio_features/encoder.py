@@ -73,6 +73,10 @@ class AudioFeaturesEncoder(Encoder):
         for name, value in buffers.items():
             self.register_buffer(name, value, persistent=False)
 
+    def fingerprint_extra(self) -> str:
+        """There are no weights: the features depend on the version and options only, never on a seed."""
+        return "no weights"
+
     def forward(self, batch: AudioBatch) -> EncoderOutput:
         """Compute the features.
 

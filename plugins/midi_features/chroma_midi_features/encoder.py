@@ -52,6 +52,10 @@ class MidiFeaturesEncoder(Encoder):
         )
         self.register_buffer("log1p", torch.tensor([f.transform == "log1p" for f in layout]), persistent=False)
 
+    def fingerprint_extra(self) -> str:
+        """There are no weights: the features depend on the version and options only, never on a seed."""
+        return "no weights"
+
     def forward(self, batch: MidiBatch) -> EncoderOutput:
         """Compute the features.
 
