@@ -1,8 +1,10 @@
 """Audio blobs and files to mono float32 waveforms.
 
 A blob is either raw little-endian float32 mono PCM at the row's sample rate, or
-the bytes of an encoded file recognised by its header (``RIFF`` WAV, ``fLaC``,
-``OggS``) and decoded with soundfile. Every failure raises :class:`AudioDecodeError`
+the bytes of an encoded file recognised by its header (``RIFF`` WAV, ``RF64`` and Sony Wave64
+WAV, ``fLaC``, ``OggS``) and decoded with soundfile. A WAV written to a pipe ("streamed") cannot
+go back to fill in its size fields and leaves placeholders (``0xFFFFFFFF``, or 0): its data chunk
+runs to the end of the bytes. Every failure raises :class:`AudioDecodeError`
 whose ``reason`` is one of :data:`AUDIO_ABSENT_REASONS`, so the caller can mark
 the segment's audio absent and count why.
 """
@@ -18,7 +20,9 @@ import soundfile as sf
 #: Sample rates outside this range are treated as corrupt metadata.
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 384_000
-ENCODED_HEADERS = {b"RIFF": "wav", b"fLaC": "flac", b"OggS": "ogg"}
+ENCODED_HEADERS = {b"RIFF": "wav", b"RF64": "rf64", b"riff": "w64", b"fLaC": "flac", b"OggS": "ogg"}
+#: RIFF size fields a streamed WAV leaves in place of the real size.
+STREAMED_SIZES = (0, 0xFFFFFFFF)
 
 AUDIO_ABSENT_REASONS = ("not_available", "missing_file", "corrupt", "bad_sample_rate", "non_finite", "empty")
 
@@ -32,7 +36,7 @@ class AudioDecodeError(ValueError):
 
 
 def blob_format(blob: bytes) -> str:
-    """``"wav"``, ``"flac"``, ``"ogg"`` by header, else ``"pcm_f32le"``."""
+    """``"wav"``, ``"rf64"``, ``"w64"``, ``"flac"``, ``"ogg"`` by header, else ``"pcm_f32le"``."""
     return ENCODED_HEADERS.get(bytes(blob[:4]), "pcm_f32le")
 
 
@@ -51,19 +55,52 @@ def check_sample_rate(sample_rate: object) -> int:
     return rate
 
 
-def riff_truncated(blob: bytes) -> bool:
-    """Whether a RIFF/WAVE blob ends before its ``data`` chunk's declared end.
-
-    libsndfile silently decodes the frames that are there, so a cut-off WAV would
-    otherwise pass as a short clip.
-    """
+def _data_chunk(blob: bytes) -> tuple[int, int] | None:
+    """``(offset, declared size)`` of a RIFF/WAVE blob's ``data`` chunk header, ``None`` when it has none."""
     pos = 12
     while pos + 8 <= len(blob):
         chunk, size = blob[pos : pos + 4], int.from_bytes(blob[pos + 4 : pos + 8], "little")
         if chunk == b"data":
-            return size != 0xFFFFFFFF and pos + 8 + size > len(blob)
+            return pos, size
         pos += 8 + size + (size & 1)
-    return True  # no data chunk at all
+    return None
+
+
+def riff_truncated(blob: bytes) -> bool:
+    """Whether a RIFF/WAVE blob ends before its ``data`` chunk's declared end (or has none).
+
+    libsndfile silently decodes the frames that are there, so a cut-off WAV would
+    otherwise pass as a short clip.
+    """
+    found = _data_chunk(blob)
+    if found is None:
+        return True
+    pos, size = found
+    return size not in STREAMED_SIZES and pos + 8 + size > len(blob)
+
+
+def seal_streamed_riff(blob: bytes) -> bytes:
+    """A streamed RIFF/WAVE (RIFF size field a placeholder) with its real sizes written in; others unchanged.
+
+    The ``data`` chunk keeps its declared size when that is a real one that fits; otherwise it runs to
+    the end of the bytes.
+    """
+    found = _data_chunk(blob)
+    if int.from_bytes(blob[4:8], "little") not in STREAMED_SIZES or found is None:
+        return blob
+    pos, declared = found
+    rest = len(blob) - pos - 8
+    size = declared if declared not in STREAMED_SIZES and declared <= rest else rest
+    riff_size, data_size = (len(blob) - 8).to_bytes(4, "little"), size.to_bytes(4, "little")
+    return b"RIFF" + riff_size + blob[8 : pos + 4] + data_size + blob[pos + 8 :]
+
+
+def _decode_riff(blob: bytes, what: str) -> tuple[np.ndarray, int]:
+    """Decode RIFF/WAVE bytes (streamed ones sealed first); a truncated data chunk is ``corrupt``."""
+    blob = seal_streamed_riff(blob)
+    if riff_truncated(blob):
+        raise AudioDecodeError("corrupt", f"{what} of {len(blob)} bytes is truncated (data chunk incomplete)")
+    return _soundfile_read(io.BytesIO(blob), what)
 
 
 def _soundfile_read(source: io.BytesIO | Path, what: str) -> tuple[np.ndarray, int]:
@@ -100,9 +137,9 @@ def decode_audio_blob(blob: bytes, sample_rate: object) -> tuple[np.ndarray, int
         AudioDecodeError: undecodable bytes, bad rate, NaN/inf or no samples.
     """
     fmt = blob_format(blob)
-    if fmt == "wav" and riff_truncated(bytes(blob)):
-        raise AudioDecodeError("corrupt", f"WAV audio blob of {len(blob)} bytes is truncated (data chunk incomplete)")
-    if fmt != "pcm_f32le":
+    if fmt == "wav":
+        wave, rate = _decode_riff(bytes(blob), "WAV audio blob")
+    elif fmt != "pcm_f32le":
         wave, rate = _soundfile_read(io.BytesIO(bytes(blob)), f"{fmt} audio blob")
     else:
         rate = check_sample_rate(sample_rate)
@@ -120,6 +157,6 @@ def load_audio_file(path: Path) -> tuple[np.ndarray, int]:
         raise AudioDecodeError("missing_file", f"audio file {path} does not exist")
     with path.open("rb") as fh:
         head = fh.read(4)
-    if head == b"RIFF" and riff_truncated(path.read_bytes()):
-        raise AudioDecodeError("corrupt", f"WAV audio file {path} is truncated (data chunk incomplete)")
+    if head == b"RIFF":
+        return check_waveform(*_decode_riff(path.read_bytes(), f"WAV audio file {path}"))
     return check_waveform(*_soundfile_read(path, f"audio file {path}"))
