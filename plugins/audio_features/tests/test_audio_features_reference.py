@@ -15,12 +15,13 @@ bin (10.8 Hz) apart in a few frames.
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 import pytest
 import torch
 from chroma_audio_features.encoder import AudioFeaturesEncoder
 from chroma_audio_features.plugin import AudioFeaturesConfig
+
+librosa = pytest.importorskip("librosa", reason="the reference: pip install -e 'plugins/audio_features[test]'")
 
 RATE = 22050
 CONFIG = AudioFeaturesConfig(normalize=False, return_sequence=True)
