@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from chroma_framework.config.base import Section
+from chroma_framework.config.transcription import TranscribedMidiSection
 
 
 class ColumnsSection(Section):
@@ -110,6 +111,8 @@ class DataSection(Section):
     alignment: AlignmentSection = Field(default_factory=AlignmentSection)
     text: TextDataSection = Field(default_factory=TextDataSection)
     precompute: PrecomputeSection = Field(default_factory=PrecomputeSection)
+    #: MIDI transcribed from audio for segments without MIDI (``chroma transcribe``); ``None``: real MIDI only.
+    transcribed_midi: TranscribedMidiSection | None = None
 
     @model_validator(mode="after")
     def _soft_labels_name_heads(self) -> DataSection:
