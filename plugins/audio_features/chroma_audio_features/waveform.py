@@ -18,9 +18,10 @@ ZERO = 1e-10
 
 
 def _frame_means(values: Tensor, n_fft: int, hop: int, width: int) -> Tensor:
-    """Means of ``values [B, N]`` over ``width`` samples from ``t hop - n_fft / 2``, ``[B, 1 + (N + n_fft - width) // hop]``.
+    """Means of ``values [B, N]`` over ``width`` samples from each ``t hop - n_fft / 2``.
 
-    RMS (``N = S``, ``width = n_fft``) and crossings (``N = S - 1``, ``width = n_fft - 1``) both get ``1 + S // hop``.
+    Gives ``[B, 1 + (N + n_fft - width) // hop]``: RMS (``N = S``, ``width = n_fft``) and crossings
+    (``N = S - 1``, ``width = n_fft - 1``) both get the ``1 + S // hop`` frames of the STFT.
     """
     half = n_fft // 2
     padded = F.pad(values, (half, half))

@@ -49,7 +49,8 @@ def read_notes(batch: MidiBatch) -> Notes:
         )
     if lengths.shape != events.shape[:1] or lengths.dtype not in (torch.int32, torch.int64):
         raise ValueError(
-            f"midi_features: lengths must be an int [B={events.shape[0]}] tensor, got {lengths.dtype} {list(lengths.shape)}"
+            f"midi_features: lengths must be an int [B={events.shape[0]}] tensor, got {lengths.dtype} "
+            f"{list(lengths.shape)}"
         )
     if bool(((lengths < 0) | (lengths > events.shape[1])).any()):
         raise ValueError(f"midi_features: lengths must lie in [0, {events.shape[1]}], got {lengths.tolist()}")

@@ -21,7 +21,7 @@ def row_std(x: Tensor, mask: Tensor) -> Tensor:
 
 def row_max(x: Tensor, mask: Tensor) -> Tensor:
     """Largest ``x [B, N]`` where ``mask`` -> ``[B]``."""
-    return masked_max(torch.where(mask, x, 0.0).unsqueeze(-1), mask).squeeze(-1)
+    return masked_max(x.unsqueeze(-1), mask).squeeze(-1)
 
 
 def row_min(x: Tensor, mask: Tensor) -> Tensor:

@@ -7,8 +7,9 @@
 
 Tolerance: the encoder works in float32 and the references in float64 on times that both readers
 derive from the same integer ticks, so values agree to float32 rounding (``rtol = atol = 1e-5``, about
-a hundred float32 ulps of a sum over hundreds of notes; the largest difference seen is 5e-7). Bar positions in the reference come from
-ticks as well (exact fractions of the bar), so histogram bins cannot flip at bin edges.
+a hundred float32 ulps of a sum over hundreds of notes; the largest difference seen is 5e-7). Bar
+positions in the reference come from ticks as well (exact fractions of the bar), so histogram bins
+cannot flip at bin edges.
 """
 
 from __future__ import annotations
