@@ -6,6 +6,9 @@ from pydantic import Field, model_validator
 
 from chroma_framework.config.base import Section
 
+#: Longest audio segment: ten minutes of 48 kHz float32 is 115 MB per segment, before batching.
+MAX_SEGMENT_SECONDS = 600.0
+
 
 class TimeStretchSection(Section):
     """Tempo change keeping pitch; ``rate > 1`` is faster."""
@@ -85,6 +88,6 @@ class AugmentationsSection(Section):
 class AudioPreprocessingSection(Section):
     #: Target rate; ``None`` uses the selected audio encoder's own rate.
     sample_rate: int | None = Field(default=None, gt=0)
-    #: Segment length in seconds after padding/truncation.
-    duration: float = Field(default=10.0, gt=0)
+    #: Segment length in seconds after padding/truncation (at most :data:`MAX_SEGMENT_SECONDS`).
+    duration: float = Field(default=10.0, gt=0, le=MAX_SEGMENT_SECONDS)
     augmentations: AugmentationsSection = Field(default_factory=AugmentationsSection)

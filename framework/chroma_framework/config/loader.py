@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from chroma.errors import ConfigError, error_lines
+from chroma_framework.config.checks import cross_section_problems
 from chroma_framework.config.schema import ChromaConfig
 
 if TYPE_CHECKING:
@@ -26,21 +27,77 @@ PLUGIN_SECTIONS: tuple[tuple[str, str, str], ...] = (
 
 
 def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a YAML mapping with ``yaml.safe_load``; an empty file is ``{}``."""
+    """Parse a YAML mapping safely (no Python objects); an empty file is ``{}``.
+
+    Raises:
+        ConfigError: the file cannot be read, is not UTF-8 text, is not valid YAML, holds a key twice in
+            one mapping (YAML would silently keep the last), or its top level is not a mapping.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}, line {line}); "
+            "save the config as UTF-8"
+        ) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        _reject_duplicate_keys(node, path)
+        data = loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections, got {type(data).__name__}")
     return data
+
+
+def _reject_duplicate_keys(root: yaml.Node, path: Path) -> None:
+    """Raise :class:`ConfigError` naming the first mapping under ``root`` that holds a scalar key twice.
+
+    Walks the node graph once (an alias is visited once however often it is used), without recursion.
+    """
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    visited: set[int] = set()
+    while stack:
+        node, where = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[str, tuple[int, int]] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    stack.append((value_node, where))
+                    continue
+                key, here = str(key_node.value), (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                if key in seen:
+                    first = seen[key]
+                    at = (
+                        f"line {here[0]}, columns {first[1]} and {here[1]}"
+                        if first[0] == here[0]
+                        else f"lines {first[0]} and {here[0]}"
+                    )
+                    raise ConfigError(
+                        f"{path}: duplicate key {key!r} in {where or 'the top level'} ({at}); "
+                        "YAML would keep only the last one: remove one of them"
+                    )
+                seen[key] = here
+                stack.append((value_node, f"{where}.{key}" if where else key))
 
 
 def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | ChromaConfig) -> ChromaConfig:
@@ -57,10 +114,14 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | ChromaConfi
     else:
         data, where = read_yaml(source), str(source)
     try:
-        return ChromaConfig.model_validate(data)
+        config = ChromaConfig.model_validate(data)
     except ValidationError as exc:
         lines = error_lines(exc, root=ChromaConfig)
         raise ConfigError("\n".join([f"invalid configuration in {where}:", *(f"  {line}" for line in lines)])) from None
+    problems = cross_section_problems(config)
+    if problems:
+        raise ConfigError("\n".join([f"invalid configuration in {where}:", *(f"  {line}" for line in problems)]))
+    return config
 
 
 def validate_plugin_options(config: ChromaConfig, registry: PluginRegistry | None = None) -> None:

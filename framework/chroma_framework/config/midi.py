@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from chroma_framework.config.audio import MAX_SEGMENT_SECONDS
 from chroma_framework.config.base import Section
 
 
@@ -74,8 +75,8 @@ class MidiPreprocessingSection(Section):
     tokenization: Literal["midilike", "bar_aware"] | None = None
     #: Notes kept per segment (earliest first); later notes are dropped and counted.
     max_events: int = Field(default=1024, gt=0)
-    #: Window length in seconds from the segment start; ``None`` keeps every later note.
-    duration: float | None = Field(default=None, gt=0)
+    #: Window length in seconds from the segment start (at most 600); ``None`` keeps every later note.
+    duration: float | None = Field(default=None, gt=0, le=MAX_SEGMENT_SECONDS)
     #: ``keep`` drum-channel notes (flagged ``is_drum``) or ``drop`` them at parse time.
     drums: Literal["keep", "drop"] = "keep"
     augmentations: MidiAugmentations = Field(default_factory=MidiAugmentations)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from chroma_framework.config.base import Section
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 class ScheduleSection(Section):
@@ -93,7 +96,7 @@ class TrainingSection(Section):
     log_every: int = Field(default=50, gt=0)
     #: ``DataLoader`` workers for end-to-end training (the precomputed path indexes tensors directly).
     num_workers: int = Field(default=0, ge=0)
-    #: ``cpu``, ``cuda``, ``cuda:1`` ... or ``auto`` (CUDA when available).
+    #: ``cpu``, ``cuda``, ``cuda:1`` ..., ``mps`` or ``auto`` (CUDA when available).
     device: str = "auto"
     #: Training forward passes in ``fp32``, or under ``bf16`` / ``fp16`` autocast (fp16 with a gradient scaler).
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
@@ -101,3 +104,10 @@ class TrainingSection(Section):
     progress: bool = True
     #: Run directories are created here (``chroma train --out`` overrides).
     output_dir: str = "runs"
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not _DEVICE.match(value):
+            raise ValueError(f"{value!r} is not a device; use auto, cpu, cuda, cuda:<index> or mps")
+        return value
