@@ -12,8 +12,11 @@ PY="$VENV/bin/python"
 "$PY" -m pip install -q --disable-pip-version-check torch==2.13.0
 # The contract, the framework (with the test tools), the demo and every plugin, editable.
 editable=(-e "./core[testing]" -e "./framework[plots,test]")
+# A plugin's own test extra (reference implementations its tests compare against) comes along.
 for project in plugins/*/pyproject.toml; do
-    editable+=(-e "$(dirname "$project")")
+    dir="$(dirname "$project")"
+    if grep -q '^test *=' "$project"; then dir="$dir[test]"; fi
+    editable+=(-e "./$dir")
 done
 editable+=(-e ./demo)
 "$PY" -m pip install -q --disable-pip-version-check "${editable[@]}"
