@@ -34,7 +34,8 @@ class SegmentCollator:
         ``midi``: :class:`MidiBatch` ``[B, E, F]`` with ``lengths`` 0 where absent;
         ``modality_mask``: ``[B, 3]`` bool; ``label``: ``{head: [B] int64}``;
         ``soft_label``: ``{head: [B, C] float32}`` (only with ``soft_heads``);
-        ``segment_id``: ``B`` ids; ``absent``: ``B`` dicts of absence reasons.
+        ``segment_id``: ``B`` ids; ``absent``: ``B`` dicts of absence reasons;
+        ``midi_source``: ``B`` of ``"real"``, ``"transcribed"`` or ``None`` (no MIDI).
     """
 
     num_samples: int
@@ -82,6 +83,7 @@ class SegmentCollator:
             "label": labels,
             "segment_id": [item["segment_id"] for item in items],
             "absent": [dict(item["absent"]) for item in items],
+            "midi_source": [item.get("midi_source") for item in items],
         }
         if self.soft_heads:
             batch["soft_label"] = {

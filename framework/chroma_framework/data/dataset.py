@@ -10,6 +10,11 @@ zero or absurd sample rate or an empty MIDI file marks that modality absent and
 records the reason in the item's ``absent`` entry (aggregated by
 :class:`~chroma_framework.data.report.DataReport`). Label problems do raise
 (:class:`~chroma_framework.data.labels.LabelError`), naming the column and segment.
+
+With ``data.transcribed_midi`` set, a segment whose real MIDI is absent takes the MIDI
+``chroma transcribe`` made from its audio, when the segment's split allows it: train and
+validation rows with ``train_on``, test rows with ``evaluate_on``. The item's ``midi_source``
+says which MIDI it holds (``"real"`` or ``"transcribed"``).
 """
 
 from __future__ import annotations
@@ -39,11 +44,14 @@ from chroma_framework.data.lyrics import check_lyric_embedding, lyric_absent_rea
 from chroma_framework.data.media import MediaReader
 from chroma_framework.data.paths import existing_metadata_path, media_path, resolve
 from chroma_framework.data.splits import assign_splits
+from chroma_framework.data.transcribed_midi import TranscribedMidi
 from chroma_framework.midi.errors import MidiParseError
 from chroma_framework.midi.pipeline import MidiPreprocessor
 
 #: Audio rate used when neither the caller (encoder) nor ``preprocessing.audio.sample_rate`` sets one.
 DEFAULT_SAMPLE_RATE = 44_100
+#: Key of a segment's transcribed MIDI bytes in its media row (never a parquet column name: it has a space).
+TRANSCRIBED_KEY = "transcribed midi"
 
 
 class SegmentDataset(Dataset):
@@ -64,7 +72,8 @@ class SegmentDataset(Dataset):
     ``[D]`` float32 or ``None``; ``audio`` ``([num_samples] float32, length)`` or ``None``;
     ``midi`` ``[E, F]`` float32 events (at most ``preprocessing.midi.max_events``) or ``None``; ``label`` ``{head: int}``;
     ``soft_label`` ``{head: [C] float32}`` for the heads in ``data.soft_labels``;
-    ``absent`` ``{modality: reason or None}`` for each loaded modality.
+    ``absent`` ``{modality: reason or None}`` for each loaded modality;
+    ``midi_source`` ``"real"``, ``"transcribed"`` (``data.transcribed_midi``) or ``None`` when MIDI is absent.
     """
 
     def __init__(
@@ -118,8 +127,12 @@ class SegmentDataset(Dataset):
         if with_labels:
             self.labels = encode_labels(meta, data, vocab, source=str(meta_file))
         rows = np.arange(meta.num_rows)
+        transcribed = data.transcribed_midi if "midi" in self.modalities else None
+        if transcribed is not None and not (transcribed.train_on or transcribed.evaluate_on):
+            transcribed = None
+        row_splits = assign_splits(meta, config, self.seed) if split is not None or transcribed is not None else None
         if split is not None:
-            rows = rows[assign_splits(meta, config, self.seed) == split]
+            rows = rows[row_splits == split]
         #: Alignment check of every metadata row (flags are reported even when not excluded).
         self.alignment: AlignmentResult = check_alignment(meta, data)
         ids_all = [str(s) for s in meta.column(cols.segment_id).to_pylist()]
@@ -130,6 +143,13 @@ class SegmentDataset(Dataset):
             rows = rows[keep]
         self._rows = rows
         self.segment_ids = [ids_all[r] for r in rows]
+        #: The transcription cache, when this dataset may use transcribed MIDI.
+        self.transcribed: TranscribedMidi | None = TranscribedMidi(data) if transcribed is not None else None
+        #: ``[N]`` bool: the row's split lets it take transcribed MIDI in place of missing real MIDI.
+        self._transcribed_allowed = np.zeros(len(rows), dtype=bool)
+        if transcribed is not None and row_splits is not None:
+            allowed = ["train", "val"] * transcribed.train_on + ["test"] * transcribed.evaluate_on
+            self._transcribed_allowed = np.isin(row_splits[rows], allowed)
 
         def column(name: str | None) -> list[Any] | None:
             if name is None or name not in meta.column_names:
@@ -207,11 +227,22 @@ class SegmentDataset(Dataset):
         indices = [int(i) for i in indices]
         ids = [self.segment_ids[i] for i in indices]
         media = self.media.rows(ids) if self.media is not None else {}
+        if self.transcribed is not None and "midi" in self.modalities:
+            allowed = [sid for i, sid in zip(indices, ids) if self._transcribed_allowed[i]]
+            for sid, blob in self.transcribed.midi(allowed).items():
+                media[sid] = {**media.get(sid, {}), TRANSCRIBED_KEY: blob}
         return [self._item(i, media.get(sid, {})) for i, sid in zip(indices, ids)]
 
     def _item(self, i: int, media: Mapping[str, Any]) -> dict[str, Any]:
         sid = self.segment_ids[i]
-        item: dict[str, Any] = {"segment_id": sid, "text": "", "text_embedding": None, "audio": None, "midi": None}
+        item: dict[str, Any] = {
+            "segment_id": sid,
+            "text": "",
+            "text_embedding": None,
+            "audio": None,
+            "midi": None,
+            "midi_source": None,
+        }
         absent: dict[str, str | None] = {}
         if "text" in self.modalities:
             absent["text"] = self._load_text(i, item)
@@ -242,19 +273,30 @@ class SegmentDataset(Dataset):
             item["text_embedding"] = None
         return reason
 
-    def _load_audio(self, i: int, sid: str, media: Mapping[str, Any], item: dict[str, Any]) -> str | None:
+    def decoded_audio(self, i: int, media: Mapping[str, Any]) -> tuple[np.ndarray, int]:
+        """The ``i``-th segment's audio as stored: ``([S] float32 mono, sample rate)``.
+
+        Args:
+            i: dataset index.
+            media: its media row (``self.media.rows([segment_id])[segment_id]``; ``{}`` when it has none).
+
+        Raises:
+            AudioDecodeError: no audio (``not_available``), or audio that cannot be used (the reason).
+        """
         cols = self.config.data.columns
         if self._has_audio is not None and self._has_audio[i] is not None and not self._has_audio[i]:
-            return "not_available"
+            raise AudioDecodeError("not_available", "has_audio is false")
         blob = media.get(cols.audio_waveform)
         path = self._audio_file[i] if self._audio_file is not None else None
+        if blob is not None:
+            return decode_audio_blob(blob, media.get(cols.audio_sample_rate))
+        if path:
+            return load_audio_file(resolve(self.config.data, path))
+        raise AudioDecodeError("not_available", "no audio blob or file")
+
+    def _load_audio(self, i: int, sid: str, media: Mapping[str, Any], item: dict[str, Any]) -> str | None:
         try:
-            if blob is not None:
-                wave, rate = decode_audio_blob(blob, media.get(cols.audio_sample_rate))
-            elif path:
-                wave, rate = load_audio_file(resolve(self.config.data, path))
-            else:
-                return "not_available"
+            wave, rate = self.decoded_audio(i, media)
             item["audio"] = self.audio(wave, rate, train=self.train, rng=self._rng(i, 1) if self.train else None)
         except AudioDecodeError as exc:
             return exc.reason
@@ -263,6 +305,17 @@ class SegmentDataset(Dataset):
         return None
 
     def _load_midi(self, i: int, sid: str, media: Mapping[str, Any], item: dict[str, Any]) -> str | None:
+        """Real MIDI, else (where allowed) transcribed MIDI; returns the real MIDI's absence reason when neither."""
+        reason = self._load_real_midi(i, sid, media, item)
+        if reason is None:
+            item["midi_source"] = "real"
+        elif TRANSCRIBED_KEY in media and self._parse_midi(i, sid, media[TRANSCRIBED_KEY], 0.0, item) is None:
+            # Transcribed from this segment's own audio: already aligned with it, no offset.
+            item["midi_source"] = "transcribed"
+            return None
+        return reason
+
+    def _load_real_midi(self, i: int, sid: str, media: Mapping[str, Any], item: dict[str, Any]) -> str | None:
         cols = self.config.data.columns
         if self._has_midi is not None and self._has_midi[i] is not None and not self._has_midi[i]:
             return "not_available"
@@ -277,10 +330,13 @@ class SegmentDataset(Dataset):
                 return "missing_file"
         else:
             return "not_available"
+        return self._parse_midi(i, sid, source, self.alignment.offsets.get(sid, 0.0), item)
+
+    def _parse_midi(self, i: int, sid: str, source: bytes | Path, offset: float, item: dict[str, Any]) -> str | None:
         try:
             events = self.midi(
                 source,
-                offset=self.alignment.offsets.get(sid, 0.0),
+                offset=offset,
                 train=self.train,
                 rng=self._rng(i, 2) if self.train else None,
                 source=f"segment {sid}",
