@@ -46,6 +46,7 @@ from chroma_framework.data.dataset import SegmentDataset
 from chroma_framework.data.embeddings import EmbeddingTable, atomic_write_table, read_embeddings
 from chroma_framework.data.paths import resolve
 from chroma_framework.data.report import DataReport
+from chroma_framework.data.transcribed_midi import transcribed_inputs
 from chroma_framework.encoder_weights import save_encoder_weights
 
 logger = logging.getLogger(__name__)
@@ -107,12 +108,16 @@ def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
             "audio": pre.audio.model_dump(exclude={"augmentations"}),
             "columns": [data.columns.audio_waveform, data.columns.audio_sample_rate, data.columns.segment_audio_file],
         }
-    return {
+    settings: dict[str, Any] = {
         "midi": pre.midi.model_dump(exclude={"augmentations", "tokenization"}),
         "duration": pre.audio.duration,
         "offset_column": data.alignment.offset_column,
         "columns": [data.columns.midi_binary, data.columns.midi_file],
     }
+    transcribed = transcribed_inputs(data)
+    if transcribed is not None:  # added only when used, so other fingerprints stay as they were
+        settings["transcribed_midi"] = transcribed
+    return settings
 
 
 def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: ChromaConfig, modality: str) -> str:
