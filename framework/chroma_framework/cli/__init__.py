@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chroma_framework.cli.config_cmd",
     "chroma_framework.cli.data_cmd",
     "chroma_framework.cli.precompute_cmd",
+    "chroma_framework.cli.transcribe_cmd",
     "chroma_framework.cli.train_cmd",
     "chroma_framework.cli.evaluate_cmd",
     "chroma_framework.cli.sweep_cmd",
@@ -31,7 +32,11 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class CommandError(Exception):
-    """A user-facing failure: printed as ``chroma: error: ...`` with exit status 2."""
+    """A user-facing failure: printed as ``chroma: error: ...`` with exit status 2.
+
+    Every command's user-facing errors (:data:`chroma_framework.cli.run_errors.USER_ERRORS`: bad configs,
+    data, plugins, runs, checkpoints) take the same path in :func:`main`, whichever command raised them.
+    """
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,11 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from chroma_framework.cli.run_errors import is_user_error
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except CommandError as exc:
+    except Exception as exc:
+        if not (isinstance(exc, CommandError) or is_user_error(exc)):
+            raise
         print(f"chroma: error: {exc}", file=sys.stderr)
         return 2
 
