@@ -10,8 +10,9 @@ For a frame at time ``g`` and a segment's samples ``t_0 < ... < t_{n-1}``:
 * otherwise (before the first sample, after the last, across a longer gap, or no samples at all) the frame is
   unavailable: mask ``False``, values zero.
 
-All segments of a stream go through one ``np.searchsorted`` on complex keys ``segment + 1j * time``, which numpy
-orders lexicographically, so the search is exact (no time offsets added per segment).
+All segments of a stream are searched together: keys ``segment * width + (time - t_min)`` (``width`` a power
+of two wider than every time span) keep the segments apart and sorted, and the few frames a rounded key could put
+one sample too far are stepped back against the exact times, so the result is exact.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from chroma_framework.streams.stream import StreamBatch
 
 #: Seconds within which a frame counts as on a sample (absorbs float noise such as ``np.arange(0, 1, 0.1)``).
 DEFAULT_SNAP = 1e-6
-#: An interpolated embedding shorter than this (near-opposite neighbours) takes its nearer neighbour instead.
-_MIN_EMBEDDING_NORM = 1e-6
+#: Frames resampled per block: temporaries of a block stay in cache and peak memory stays bounded.
+_CHUNK_FRAMES = 16384
+#: An interpolated embedding shorter than this (near-opposite neighbours) takes its nearer neighbour instead
+#: (its direction would be float32 rounding noise).
+_MIN_EMBEDDING_NORM = 1e-3
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class AlignedStream:
     Attributes:
         spec: the stream.
         grid: the target grid (``F`` frames over ``S`` segments).
-        values: ``[F, D]`` float64, zero where ``mask`` is ``False``.
+        values: ``[F, D]`` float32 (what models take; times stay float64), zero where ``mask`` is ``False``.
         mask: ``[F]`` bool, the frame has a value.
         interpolated: ``[F]`` bool, available but not on a sample (always within ``mask``).
     """
@@ -67,7 +71,8 @@ def _ratio(counts: np.ndarray, totals: np.ndarray) -> np.ndarray:
 
 
 def align_stream(batch: StreamBatch, grid: FrameGrid, *, snap: float = DEFAULT_SNAP) -> AlignedStream:
-    """Resample every segment of ``batch`` onto ``grid`` in one vectorised pass.
+    """Resample every segment of ``batch`` onto ``grid`` at once (vectorised over segments and frames, in blocks
+    of frames).
 
     Args:
         batch: the stream's samples; its ``segment_ids`` must equal the grid's.
@@ -86,30 +91,77 @@ def align_stream(batch: StreamBatch, grid: FrameGrid, *, snap: float = DEFAULT_S
         )
     if not snap >= 0:
         raise StreamValidationError(f"snap must be >= 0 seconds, got {snap!r}", stream=spec.name)
-    n_frames, n_samples = len(grid.times), len(batch.timestamps)
-    if n_samples == 0:
-        empty = np.zeros(n_frames, dtype=bool)
-        return AlignedStream(spec, grid, np.zeros((n_frames, spec.dim)), empty, empty.copy())
-    frame_seg = grid.frame_segments()
-    times = grid.times
-    sample_keys = np.empty(n_samples, dtype=np.complex128)
-    sample_keys.real, sample_keys.imag = batch.sample_segments(), batch.timestamps
-    frame_keys = np.empty(n_frames, dtype=np.complex128)
-    frame_keys.real, frame_keys.imag = frame_seg, times + snap
-    after = np.searchsorted(sample_keys, frame_keys, side="right")  # first sample past the frame (+ snap)
-    before = np.maximum(after - 1, 0)  # last sample at or before it, clamped for gathering
+    n_frames = len(grid.times)
+    values = np.zeros((n_frames, spec.dim), dtype=np.float32)
+    mask = np.zeros(n_frames, dtype=bool)
+    interpolated = np.zeros(n_frames, dtype=bool)
+    if len(batch.timestamps) and n_frames:
+        t_min = min(batch.timestamps.min(), grid.times.min())
+        span = max(batch.timestamps.max(), grid.times.max() + snap) - t_min
+        keys = _Keys(t_min, 2.0 ** np.ceil(np.log2(span + 1.0)))
+        sample_keys = keys.of(batch.sample_segments(), batch.timestamps)
+        source = unit_rows(batch.values) if spec.kind is StreamKind.EMBEDDING else batch.values
+        source = source.astype(np.float32)  # values are resampled in float32: half the memory traffic
+        frame_seg = grid.frame_segments()
+        for lo in range(0, n_frames, _CHUNK_FRAMES):
+            hi = min(lo + _CHUNK_FRAMES, n_frames)
+            chunk = _Frames(frame_seg[lo:hi], grid.times[lo:hi], values[lo:hi], mask[lo:hi], interpolated[lo:hi])
+            _align_chunk(batch, keys, sample_keys, source, chunk, snap)
+    return AlignedStream(spec, grid, values, mask, interpolated)
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """A run of consecutive grid frames: inputs ``segment``/``times`` ``[n]``, outputs are views to fill."""
+
+    segment: np.ndarray
+    times: np.ndarray
+    values: np.ndarray
+    mask: np.ndarray
+    interpolated: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """Search keys ``segment * width + (time - t_min)``: sorted by segment, then time (``width`` exceeds every
+    ``time - t_min``; rounding is monotone, so order is kept up to ties between nearly equal times)."""
+
+    t_min: float
+    width: float
+
+    def of(self, segment: np.ndarray, times: np.ndarray) -> np.ndarray:
+        return segment * self.width + (times - self.t_min)
+
+
+def _align_chunk(
+    batch: StreamBatch, keys: _Keys, sample_keys: np.ndarray, source: np.ndarray, frames: _Frames, snap: float
+) -> None:
+    """Fill ``frames``' outputs: one ``np.searchsorted`` of their keys among the samples', then gathers."""
+    n_samples, times, stamps = len(sample_keys), frames.times, batch.timestamps
+    bound = times + snap  # a sample at or before this is on or before the frame
+    # Only the samples of the block's own segments can bracket its frames: search those (cache-local).
+    first, stop = batch.offsets[frames.segment[0]], batch.offsets[frames.segment[-1] + 1]
+    after = first + np.searchsorted(sample_keys[first:stop], keys.of(frames.segment, bound), side="right")
+    segment_first = batch.offsets[frames.segment]
+    while True:  # a sample a hair past ``bound`` may tie with it in key space: step back past it (exact times)
+        before = np.maximum(after - 1, 0)  # last sample at or before the frame, clamped for gathering
+        has_before = after > segment_first
+        t_before = stamps[before]
+        tied = has_before & (t_before > bound)
+        if not tied.any():
+            break
+        after -= tied
     nxt = np.minimum(after, n_samples - 1)
-    has_before = after > batch.offsets[frame_seg]
-    has_next = after < batch.offsets[frame_seg + 1]
-    t_before, t_next = batch.timestamps[before], batch.timestamps[nxt]
+    has_next = after < batch.offsets[frames.segment + 1]
+    t_next = stamps[nxt]
     exact = has_before & (t_before >= times - snap)
     gap = t_next - t_before
-    interpolated = has_before & has_next & ~exact & (gap <= spec.max_gap)
-    mask = exact | interpolated
-    weight = np.divide(times - t_before, gap, out=np.zeros(n_frames), where=interpolated)
-    values = _RESAMPLE[spec.kind](batch.values, before, nxt, weight)
-    values[~mask] = 0.0
-    return AlignedStream(spec, grid, values, mask, interpolated)
+    np.logical_and(has_before & has_next & ~exact, gap <= batch.spec.max_gap, out=frames.interpolated)
+    np.logical_or(exact, frames.interpolated, out=frames.mask)
+    weight = np.divide(times - t_before, gap, out=np.zeros(len(times)), where=frames.interpolated)
+    _RESAMPLE[batch.spec.kind](source, before, nxt, weight.astype(np.float32), frames.values)
+    if not frames.mask.all():
+        frames.values[~frames.mask] = 0.0
 
 
 def align_streams(
@@ -175,19 +227,30 @@ def _first_mismatch(a: tuple[str, ...], b: tuple[str, ...]) -> str:
     return "one list is longer"
 
 
-def _linear(values: np.ndarray, before: np.ndarray, nxt: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``[F, D]``: ``v_before + w * (v_next - v_before)``."""
-    start = np.take(values, before, axis=0)
-    out = np.take(values, nxt, axis=0)
+def _linear(source: np.ndarray, before: np.ndarray, nxt: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
+    """``out`` ``[n, D]`` = ``v_before + w * (v_next - v_before)``."""
+    start = np.take(source, before, axis=0, mode="clip")
+    np.take(source, nxt, axis=0, out=out, mode="clip")  # indices are in range; "clip" avoids buffering ``out``
     out -= start
     out *= weight[:, None]
     out += start
-    return out
 
 
-def _forward_fill(values: np.ndarray, before: np.ndarray, nxt: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``[F, D]``: the last sample at or before each frame."""
-    return np.take(values, before, axis=0)
+def _forward_fill(source: np.ndarray, before: np.ndarray, nxt: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
+    """``out`` ``[n, D]`` = the last sample at or before each frame."""
+    np.take(source, before, axis=0, out=out, mode="clip")
+
+
+def _embedding(unit: np.ndarray, before: np.ndarray, nxt: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
+    """``out`` ``[n, D]`` = linear between unit-length neighbours ``unit``, renormalised (the nearer neighbour
+    where the mix nearly vanishes, between near-opposite vectors)."""
+    _linear(unit, before, nxt, weight, out)
+    norm = _row_norms(out)
+    degenerate = norm < _MIN_EMBEDDING_NORM
+    if degenerate.any():
+        nearer = np.where(weight[degenerate] < 0.5, before[degenerate], nxt[degenerate])
+        out[degenerate], norm[degenerate] = unit[nearer], 1.0
+    out /= norm[:, None]
 
 
 def _row_norms(values: np.ndarray) -> np.ndarray:
@@ -200,19 +263,6 @@ def unit_rows(values: np.ndarray) -> np.ndarray:
     rows do not under- or overflow); all-zero rows must have been rejected."""
     scaled = values / np.abs(values).max(axis=1, keepdims=True)
     return scaled / _row_norms(scaled)[:, None]
-
-
-def _embedding(values: np.ndarray, before: np.ndarray, nxt: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``[F, D]``: linear between L2-normalised neighbours, renormalised (nearer neighbour when degenerate)."""
-    unit = unit_rows(values)
-    out = _linear(unit, before, nxt, weight)
-    norm = _row_norms(out)
-    degenerate = norm < _MIN_EMBEDDING_NORM
-    if degenerate.any():
-        nearer = np.where(weight[degenerate] < 0.5, before[degenerate], nxt[degenerate])
-        out[degenerate], norm[degenerate] = unit[nearer], 1.0
-    out /= norm[:, None]
-    return out
 
 
 _RESAMPLE = {StreamKind.CONTINUOUS: _linear, StreamKind.DISCRETE: _forward_fill, StreamKind.EMBEDDING: _embedding}

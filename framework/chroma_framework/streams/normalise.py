@@ -87,7 +87,7 @@ class StreamNormaliser:
             frames.setdefault(stream.spec.group, []).append(stream.values[stream.mask])
         groups = {}
         for group, (kind, dim) in check_groups(specs.values()).items():
-            stacked = np.concatenate(frames[group])
+            stacked = np.concatenate(frames[group]).astype(np.float64)
             if kind is not StreamKind.CONTINUOUS:
                 groups[group] = GroupStats(kind, dim, frames=len(stacked))
                 continue
@@ -99,9 +99,10 @@ class StreamNormaliser:
         return cls(specs, groups, float(std_floor))
 
     def transform_values(self, spec: StreamSpec, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Normalised copy of ``values`` ``[T, D]`` of stream ``spec``; frames outside ``mask`` ``[T]`` become 0."""
+        """Normalised ``values`` ``[T, D]`` of stream ``spec`` as float32 (computed in float64); frames outside
+        ``mask`` ``[T]`` become 0."""
         stats, values, mask = self._inputs(spec, values, mask)
-        out = np.zeros_like(values)
+        out = np.zeros(values.shape, dtype=np.float32)
         if stats.kind is StreamKind.CONTINUOUS:
             assert stats.mean is not None and stats.std is not None
             out[mask] = (values[mask] - stats.mean) / stats.std
@@ -115,10 +116,10 @@ class StreamNormaliser:
         return out
 
     def inverse_values(self, spec: StreamSpec, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Undo :meth:`transform_values`: ``x * std + mean`` for continuous streams (embeddings stay unit
+        """Undo :meth:`transform_values` (float32): ``x * std + mean`` for continuous streams (embeddings stay unit
         vectors, discrete values unchanged); frames outside ``mask`` become 0."""
         stats, values, mask = self._inputs(spec, values, mask)
-        out = np.zeros_like(values)
+        out = np.zeros(values.shape, dtype=np.float32)
         if stats.kind is StreamKind.CONTINUOUS:
             assert stats.mean is not None and stats.std is not None
             out[mask] = values[mask] * stats.std + stats.mean

@@ -38,6 +38,7 @@ def test_continuous_example_interpolates_and_masks_long_gaps_and_edges():
     np.testing.assert_array_equal(out.values[:, 0], [0, 0, 5, 10, 0, 0, 0, 30])
     np.testing.assert_array_equal(out.mask, [False, True, True, True, False, False, False, True])
     np.testing.assert_array_equal(out.interpolated, [False, False, True, False, False, False, False, False])
+    assert out.values.dtype == np.float32
     assert out.coverage().tolist() == [4 / 8]
     assert out.interpolated_share().tolist() == [1 / 4]
 
@@ -84,6 +85,18 @@ def test_snap_absorbs_float_noise_of_generated_stamps():
     assert exact.values[3, 0] == 2 and exact.interpolated[3]
 
 
+def test_a_sample_a_hair_after_the_frame_is_not_taken_in_a_late_segment():
+    """Far into a batch, search keys round at ~1e-12 s: a sample 1e-13 s after ``frame + snap`` ties with it there
+    and must still count as after the frame (forward fill from the sample before, interpolated)."""
+    spec = StreamSpec("flag", "discrete", 1, max_gap=1.0)
+    segments = [f"s{i}" for i in range(4001)]
+    late = 1.0 + DEFAULT_SNAP + 1e-13
+    stream = FeatureStream(spec, "s4000", [0.5, late], [1.0, 2.0])
+    grid = FrameGrid.from_rate(segments, [1.0] * 4001, [1.0] * 4000 + [1.5], 1.0)  # one frame, at 1.0 s, in s4000
+    out = align_stream(StreamBatch.from_streams(spec, segments, [stream]), grid)
+    assert (out.values[0, 0], out.mask[0], out.interpolated[0]) == (1.0, True, True)
+
+
 def test_segment_without_samples_is_all_masked_and_others_unaffected():
     spec = StreamSpec("rms", "continuous", 2, max_gap=1.0)
     stream = FeatureStream(spec, "b", [0.0, 1.0], [[1, 2], [3, 4]])
@@ -101,6 +114,29 @@ def test_grid_from_a_primary_stream_uses_its_timestamps():
     grid = FrameGrid.from_stream(primary)
     rms = _batch(StreamSpec("rms", "continuous", 1, max_gap=2.0), {"a": ([0.0, 2.0], [[0.0], [4.0]])})
     np.testing.assert_allclose(align_stream(rms, grid).values[:, 0], [0.0, 1.4, 3.8])
+
+
+def test_many_segments_across_frame_blocks_match_np_interp():
+    """Grids far longer than one block of frames (several segments straddle block boundaries)."""
+    rng = np.random.default_rng(7)
+    spec = StreamSpec("rms", "continuous", 2, max_gap=0.05)
+    segments = [f"s{i}" for i in range(3)]
+    streams = []
+    for segment in segments:
+        times = np.cumsum(rng.uniform(0.001, 0.06, 300))
+        streams.append(FeatureStream(spec, segment, times, rng.normal(size=(300, 2))))
+    grid = FrameGrid.from_rate(segments, np.zeros(3), np.full(3, 8.0), 1000.0)  # 24 000 frames, 2 blocks
+    out = align_stream(StreamBatch.from_streams(spec, segments, streams), grid)
+    for s, stream in enumerate(streams):
+        lo, hi = grid.offsets[s], grid.offsets[s + 1]
+        frames, times = grid.times[lo:hi], stream.timestamps
+        refs = [reference_frame(times.tolist(), float(f), spec.max_gap) for f in frames]
+        available = np.array([r.available for r in refs])
+        np.testing.assert_array_equal(out.mask[lo:hi], available)
+        expected = np.stack([np.interp(frames, times, stream.values[:, d]) for d in range(2)], axis=1)
+        on_sample = [k for k, r in enumerate(refs) if r.available and not r.interpolated]  # within snap
+        expected[on_sample] = stream.values[[refs[k].before for k in on_sample]]
+        np.testing.assert_allclose(out.values[lo:hi][available], expected[available], rtol=1e-6, atol=1e-5)
 
 
 def test_align_rejects_a_grid_of_other_segments_and_a_negative_snap():
@@ -180,10 +216,10 @@ def test_interpolation_correctness_per_type(c: Case):
             else:
                 w = (frame - times[ref.before]) / (times[ref.after] - times[ref.before])
                 mixed = (1 - w) * values[ref.before] + w * values[ref.after]
-                if np.linalg.norm(mixed) < 1e-6:
-                    continue  # opposite neighbours: covered by the nearer-neighbour example test
+                if np.linalg.norm(mixed) < 1e-2:
+                    continue  # near-opposite neighbours: covered by the nearer-neighbour example test
                 expected = mixed / np.linalg.norm(mixed)
-            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6 * (1 + np.abs(values).max()))  # float32
 
 
 @PROPERTY
@@ -212,8 +248,8 @@ def test_forward_fill_consistency(c: Case):
 def test_interpolation_bounds(c: Case):
     """Property: interpolation bounds.
 
-    An interpolated continuous value lies, per dimension, between its two neighbouring samples' values, hence
-    inside the range of the segment's samples.
+    An interpolated continuous value lies, per dimension, between its two neighbouring samples' values (up to
+    float32 rounding), hence inside the range of the segment's samples.
     """
     out = align_stream(c.batch, c.grid)
     for s in range(len(c.grid.segment_ids)):
@@ -224,7 +260,7 @@ def test_interpolation_bounds(c: Case):
                 continue
             ref = reference_frame(times.tolist(), float(frame), c.batch.spec.max_gap)
             pair = values[[ref.before, ref.after]]
-            slack = 1e-12 * np.abs(pair).max(axis=0)
+            slack = 1e-6 * np.abs(pair).max(axis=0)  # float32 rounding
             assert np.all(out.values[lo + k] >= pair.min(axis=0) - slack)
             assert np.all(out.values[lo + k] <= pair.max(axis=0) + slack)
 

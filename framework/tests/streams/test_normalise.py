@@ -121,11 +121,12 @@ def test_normalisation_round_trip(c: Case):
     norm = StreamNormaliser.fit([aligned])
     out = norm.transform(aligned)
     frames = out.values[aligned.mask]
-    np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(frames.mean(axis=0), 0.0, atol=1e-5)
     spread = aligned.values[aligned.mask].std(axis=0) > 1e-3
-    np.testing.assert_allclose(frames.std(axis=0)[spread], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(frames.std(axis=0)[spread], 1.0, rtol=1e-5)
     back = norm.inverse(out)
-    np.testing.assert_allclose(back.values, aligned.values, rtol=1e-9, atol=1e-9)
+    scale = 1 + np.abs(aligned.values).max()
+    np.testing.assert_allclose(back.values, aligned.values, rtol=1e-5, atol=1e-5 * scale)  # float32 both ways
     np.testing.assert_array_equal(back.mask, aligned.mask)
 
 
@@ -173,13 +174,13 @@ def test_l2_unit_length(c: Case, raw: list[float]):
     for arbitrary (non-zero) vectors given to the transform; unavailable frames stay zero.
     """
     aligned = align_stream(c.batch, c.grid)
-    np.testing.assert_allclose(np.linalg.norm(aligned.values[aligned.mask], axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(aligned.values[aligned.mask], axis=1), 1.0, rtol=1e-6)
     norm = StreamNormaliser.fit([aligned])
     dim = c.batch.spec.dim
     vectors = np.resize(np.asarray(raw), (max(1, len(raw) // dim), dim))
     available = vectors.any(axis=1)
     out = norm.transform_values(c.batch.spec, vectors, available)
-    np.testing.assert_allclose(np.linalg.norm(out[available], axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(out[available], axis=1), 1.0, rtol=1e-6)
     assert not out[~available].any()
 
 
