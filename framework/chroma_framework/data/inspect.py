@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ from chroma.modality import MODALITIES
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.dataset import DEFAULT_SAMPLE_RATE, SegmentDataset, make_loader
 from chroma_framework.data.report import DataReport
+from chroma_framework.data.transcribed_midi import TranscribedMidi, cache_path
 
 
 def _coverage() -> dict[str, int]:
@@ -23,14 +25,25 @@ class InspectResult:
     report: absence reasons and alignment flags.
     by_label: ``{head: {class: {"segments": n, "text": k, "audio": k, "midi": k}}}``.
     by_album: ``{album: {"segments": n, "text": k, "audio": k, "midi": k}}``.
+    midi_sources: ``{"real": n, "transcribed": n}``: where the present MIDI came from.
+    transcription: with ``data.transcribed_midi``, the cache's ``{"path", "ok", "absent": {reason: n}}``
+        (``ok``: segments with transcribed MIDI, used or not by their split).
     """
 
     report: DataReport
     by_label: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     by_album: dict[str, dict[str, int]] = field(default_factory=dict)
+    midi_sources: dict[str, int] = field(default_factory=lambda: {"real": 0, "transcribed": 0})
+    transcription: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report": self.report.to_dict(), "by_label": self.by_label, "by_album": self.by_album}
+        return {
+            "report": self.report.to_dict(),
+            "by_label": self.by_label,
+            "by_album": self.by_album,
+            "midi_sources": self.midi_sources,
+            "transcription": self.transcription,
+        }
 
 
 def inspect_data(config: ChromaConfig, *, batch_size: int = 32, progress: bool = True) -> InspectResult:
@@ -39,15 +52,20 @@ def inspect_data(config: ChromaConfig, *, batch_size: int = 32, progress: bool =
 
     dataset = SegmentDataset(config, audio_sample_rate=DEFAULT_SAMPLE_RATE, with_labels=_has_labels(config))
     report = DataReport()
+    sources: Counter[str] = Counter()
     present = np.zeros((len(dataset), len(MODALITIES)), dtype=bool)
     position = {sid: i for i, sid in enumerate(dataset.segment_ids)}
     loader = make_loader(dataset, batch_size, num_workers=config.data.precompute.num_workers)
     for batch in tqdm(loader, desc="inspect", unit="batch", disable=not progress):
         report.add_batch(batch["segment_id"], batch["absent"])
+        sources.update(s for s in batch["midi_source"] if s is not None)
         rows = [position[s] for s in batch["segment_id"]]
         present[rows] = batch["modality_mask"].numpy()
     report.add_alignment(dataset.alignment.flagged, dataset.alignment.corrected, dataset.excluded)
-    result = InspectResult(report)
+    result = InspectResult(report, midi_sources={"real": sources["real"], "transcribed": sources["transcribed"]})
+    if config.data.transcribed_midi is not None and cache_path(config.data).is_file():
+        cache = dataset.transcribed or TranscribedMidi(config.data)  # reported even where no split uses it
+        result.transcription = {"path": str(cache.path), "ok": len(cache.ok), "absent": cache.absent_counts}
     if dataset.labels is not None:
         for head, classes in dataset.label_vocab.items():
             values = dataset.label_array(head)
@@ -87,7 +105,15 @@ def format_inspect(result: InspectResult) -> str:
             out.append(f"{key:<{width}}  {c['segments']:8d}{cells}")
         return out
 
-    lines = [result.report.summary(), ""]
+    lines = [result.report.summary()]
+    if result.midi_sources["transcribed"] or result.transcription is not None:
+        real, transcribed = result.midi_sources["real"], result.midi_sources["transcribed"]
+        lines.append(f"midi by provenance: real {real}, transcribed {transcribed}")
+    if result.transcription is not None:
+        t = result.transcription
+        absent = ", ".join(f"{r} {n}" for r, n in t["absent"].items()) or "none"
+        lines.append(f"  transcription cache {t['path']}: {t['ok']} with MIDI; no MIDI: {absent}")
+    lines.append("")
     for head, rows in result.by_label.items():
         lines += table(head, rows) + [""]
     if result.by_album:
