@@ -1,8 +1,13 @@
 """Plugin discovery, selection and building.
 
-Discovery (:meth:`PluginRegistry.discover`) loads every entry point of the
-``chroma`` group one at a time, so one broken plugin is recorded as an
-``error`` instead of taking the tool down (``CHROMA_STRICT_PLUGINS=1`` re-raises).
+Discovery (:meth:`PluginRegistry.discover`) finds the entry points of the ``chroma``
+group; each is imported the first time a listing or a selection needs it, one at a time,
+so one broken plugin is recorded as an ``error`` instead of taking the tool down
+(``CHROMA_STRICT_PLUGINS=1`` raises it instead, from whichever listing or selection
+meets it first). An entry point whose distribution (or entry-point name) is disabled, by
+``CHROMA_DISABLE_PLUGINS`` or by the config's ``plugins.disable`` on the view
+:meth:`PluginRegistry.with_disabled` returns, is never imported: it is listed as
+``disabled``, even when importing it would fail.
 Each loaded module is registered with a pluggy ``PluginManager`` and its
 ``chroma_plugins`` hook is called; every returned :class:`PluginSpec` becomes a
 :class:`PluginRecord` carrying the providing distribution and version.
@@ -13,8 +18,8 @@ imported by :meth:`PluginRegistry.build_encoder` / :meth:`PluginRegistry.build_f
 Status of a record:
 
 * ``active`` -- selectable;
-* ``disabled`` -- named in ``CHROMA_DISABLE_PLUGINS`` (plugin or distribution names,
-  ``*`` for every external plugin) or in the config's ``plugins.disable``;
+* ``disabled`` -- named in ``CHROMA_DISABLE_PLUGINS`` (plugin, distribution or entry-point
+  names, ``*`` for every external plugin) or in the config's ``plugins.disable``;
 * ``incompatible`` -- ``spec.api_version`` is not in :data:`SUPPORTED_API_VERSIONS`;
 * ``error`` -- the entry point, its hook or a returned spec failed; ``error`` says why.
 """
@@ -29,7 +34,7 @@ import re
 import traceback
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any, cast
 
@@ -45,7 +50,7 @@ from chroma.plugins.errors import (
     PluginLoadError,
     UnknownPluginError,
 )
-from chroma.plugins.first_party import FIRST_PARTY_DISTRIBUTIONS, FIRST_PARTY_PLUGINS
+from chroma.plugins.first_party import FIRST_PARTY_DISTRIBUTIONS, FIRST_PARTY_PLUGINS, install_hint
 from chroma.plugins.hookspecs import ENTRY_POINT_GROUP, PROJECT_NAME
 from chroma.plugins.spec import CHROMA_API_VERSION, PLUGIN_KINDS, SUPPORTED_API_VERSIONS, PluginConfig, PluginSpec
 
@@ -104,6 +109,11 @@ class PluginRecord:
         """``"<distribution> <version>"`` for messages."""
         return f"{self.distribution} {self.dist_version}"
 
+    @property
+    def entry_point_name(self) -> str | None:
+        """The name part of :attr:`entry_point` (``None`` for in-process specs)."""
+        return self.entry_point.split(" = ", 1)[0] if self.entry_point else None
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (what ``chroma plugins --json`` prints)."""
         spec = self.spec
@@ -138,47 +148,90 @@ def _load_error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+@dataclass
+class _Shared:
+    """What a registry and its :meth:`PluginRegistry.with_disabled` views share.
+
+    Attributes:
+        records: loaded plugins and failed entry points.
+        pending: entry points not imported yet (loaded by the first view that does not disable them).
+        failures: ``{entry point label: exception}`` of the failed ones (re-raised in strict mode).
+        strict: raise load errors (``None``: read ``CHROMA_STRICT_PLUGINS`` when one is met).
+    """
+
+    records: list[PluginRecord]
+    pending: list[EntryPoint] = field(default_factory=list)
+    failures: dict[str, BaseException] = field(default_factory=dict)
+    strict: bool | None = None
+    pm: pluggy.PluginManager = field(default_factory=lambda: _plugin_manager())
+
+
+def _plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
 class PluginRegistry:
     """The installed plugins, with selection and building.
 
     Args:
-        records: initial records (``discover()`` fills them from entry points).
+        records: initial records (``discover()`` finds entry points to load as they are needed).
         disabled: names disabled on top of ``CHROMA_DISABLE_PLUGINS`` (e.g. from the config).
     """
 
     def __init__(self, records: Iterable[PluginRecord] = (), disabled: Iterable[str] = ()) -> None:
-        self._records: list[PluginRecord] = list(records)
+        self._shared = _Shared(list(records))
         self._disabled = frozenset(disabled)
 
     # ----------------------------------------------------------------- discovery
     @classmethod
     def discover(cls, group: str = ENTRY_POINT_GROUP, strict: bool | None = None) -> PluginRegistry:
-        """Load every entry point of ``group`` (one at a time) and collect their specs.
+        """Find the entry points of ``group``; each is imported when a listing or selection first needs it.
 
         Args:
             group: entry-point group to scan.
-            strict: re-raise the first load error as :class:`PluginLoadError`
-                (default: ``CHROMA_STRICT_PLUGINS``).
+            strict: raise a load error as :class:`PluginLoadError` from the listing or selection that
+                meets it, instead of recording it (default: ``CHROMA_STRICT_PLUGINS`` at that time).
         """
-        strict = _strict_from_env() if strict is None else strict
-        pm = pluggy.PluginManager(PROJECT_NAME)
-        pm.add_hookspecs(hookspecs)
-        records: list[PluginRecord] = []
-        for ep in sorted(entry_points(group=group), key=lambda e: (e.name, e.value)):
+        registry = cls()
+        registry._shared.strict = strict
+        registry._shared.pending = sorted(entry_points(group=group), key=lambda e: (e.name, e.value))
+        return registry
+
+    def _load_pending(self) -> None:
+        """Import every pending entry point this view does not disable; disabled ones stay unimported."""
+        shared = self._shared
+        waiting: list[EntryPoint] = []
+        for ep in shared.pending:
             dist, version = _distribution_of(ep)
             label = _entry_point_label(ep)
-            try:
-                specs = cls._load_entry_point(pm, ep, f"{dist}:{ep.name}")
-            except Exception as exc:
-                if strict:
-                    raise PluginLoadError(
-                        f"plugin entry point {label!r} of {dist} {version} failed to load: {exc}"
-                    ) from exc
-                records.append(PluginRecord(ep.name, None, dist, version, "error", _load_error_text(exc), None, label))
+            if self._disabled_by(PluginRecord(ep.name, None, dist, version, "pending", entry_point=label)):
+                waiting.append(ep)
                 continue
-            for spec in specs:
-                records.append(cls._record_for(spec, dist, version, label))
-        return cls(records)
+            try:
+                specs = self._load_entry_point(shared.pm, ep, f"{dist}:{ep.name}")
+            except Exception as exc:
+                shared.records.append(
+                    PluginRecord(ep.name, None, dist, version, "error", _load_error_text(exc), None, label)
+                )
+                shared.failures[label] = exc
+                continue
+            shared.records.extend(self._record_for(spec, dist, version, label) for spec in specs)
+        shared.pending = waiting
+
+    def _raise_if_strict(self, records: Iterable[PluginRecord]) -> None:
+        """In strict mode, raise the first entry point among ``records`` that failed to load (and is not disabled)."""
+        strict = _strict_from_env() if self._shared.strict is None else self._shared.strict
+        if not strict:
+            return
+        for record in records:
+            if record.status == "error" and record.entry_point in self._shared.failures:
+                exc = self._shared.failures[record.entry_point]
+                raise PluginLoadError(
+                    f"plugin entry point {record.entry_point!r} of {record.provider} failed to load: {exc} "
+                    f"({STRICT_ENV}=1; disable it with {DISABLE_ENV}={record.distribution} or uninstall it)"
+                ) from exc
 
     @staticmethod
     def _load_entry_point(pm: pluggy.PluginManager, ep: EntryPoint, plugin_name: str) -> list[PluginSpec]:
@@ -232,11 +285,13 @@ class PluginRegistry:
         if not isinstance(spec, PluginSpec):
             raise TypeError(f"register_spec expects a PluginSpec, got {type(spec).__name__}")
         dist = distribution if distribution == LOCAL_DISTRIBUTION else normalize_distribution(distribution)
-        self._records = [
-            r for r in self._records if not (r.kind == spec.kind and r.name == spec.name and r.distribution == dist)
+        self._shared.records[:] = [
+            r
+            for r in self._shared.records
+            if not (r.kind == spec.kind and r.name == spec.name and r.distribution == dist)
         ]
         record = self._record_for(spec, dist, version, None)
-        self._records.append(record)
+        self._shared.records.append(record)
         return record
 
     def with_disabled(self, names: Iterable[str]) -> PluginRegistry:
@@ -245,20 +300,21 @@ class PluginRegistry:
         if not names:
             return self
         view = PluginRegistry(disabled=self._disabled | names)
-        view._records = self._records  # shared: later register_spec calls are seen by both
+        view._shared = self._shared  # shared: later loads and register_spec calls are seen by both
         return view
 
     # ------------------------------------------------------------------ listing
     def _disabled_by(self, record: PluginRecord) -> tuple[str, str] | None:
         """``(where, matching entry)`` when ``record`` is disabled, else ``None``.
 
-        ``where`` is ``CHROMA_DISABLE_PLUGINS`` or ``plugins.disable`` (the config).
+        An entry matches the plugin name, the distribution or the entry-point name; ``*`` matches every
+        external plugin. ``where`` is ``CHROMA_DISABLE_PLUGINS`` or ``plugins.disable`` (the config).
         """
         external = record.distribution not in FIRST_PARTY_DISTRIBUTIONS | {LOCAL_DISTRIBUTION}
         for source, names in ((DISABLE_ENV, _names_from_env()), ("plugins.disable", self._disabled)):
             for entry in sorted(names):
                 if (
-                    entry == record.name
+                    entry in (record.name, record.entry_point_name)
                     or normalize_distribution(entry) == record.distribution
                     or (entry == "*" and external)
                 ):
@@ -266,8 +322,6 @@ class PluginRegistry:
         return None
 
     def _with_status(self, record: PluginRecord) -> PluginRecord:
-        if record.spec is None:
-            return record
         found = self._disabled_by(record)
         if found is None:
             return record
@@ -278,18 +332,32 @@ class PluginRegistry:
             error=f"disabled by {entry!r} in {source}; remove {entry!r} from {source} to re-enable it",
         )
 
+    def _unimported(self) -> list[PluginRecord]:
+        """One ``disabled`` record per pending entry point (this view disables all that are left)."""
+        out = []
+        for ep in self._shared.pending:
+            dist, version = _distribution_of(ep)
+            record = self._with_status(
+                PluginRecord(ep.name, None, dist, version, "disabled", entry_point=_entry_point_label(ep))
+            )
+            out.append(dataclasses.replace(record, error=f"{record.error} (not imported)"))
+        return out
+
     def records(self, kind: str | None = None) -> list[PluginRecord]:
         """Every record (sorted by kind, name, distribution), with its current status.
 
-        With ``kind``, entry points that failed to load (kind unknown) are included too.
+        Imports the entry points this view does not disable first. With ``kind``, entry points of
+        unknown kind (failed or disabled before import) are included too.
+
+        Raises:
+            PluginLoadError: in strict mode, when an entry point this view does not disable failed to load.
         """
         if kind is not None and kind not in PLUGIN_KINDS:
             raise ValueError(f"unknown plugin kind {kind!r}; expected one of {', '.join(PLUGIN_KINDS)}")
-        out = [
-            self._with_status(r)
-            for r in self._records
-            if kind is None or r.kind == kind or (r.kind is None and r.status == "error")
-        ]
+        self._load_pending()
+        every = [self._with_status(r) for r in self._shared.records] + self._unimported()
+        self._raise_if_strict(every)
+        out = [r for r in every if kind is None or r.kind == kind or r.kind is None]
         return sorted(out, key=lambda r: (r.kind or "", r.name, r.distribution))
 
     def errors(self) -> list[PluginRecord]:
@@ -357,9 +425,14 @@ class PluginRegistry:
             if fp is None or candidate in installed:
                 continue
             if fp.kind == kind:
-                parts.append(f"{candidate!r} is provided by {fp.distribution}: pip install {fp.distribution}")
+                parts.append(f"{candidate!r} is provided by {fp.distribution}: {install_hint(fp.distribution)}.")
             elif candidate == name:
                 parts.append(f"{candidate!r} is a {fp.kind} plugin (from {fp.distribution}), not a {kind} plugin.")
+        if kind == "fusion" and not installed:
+            parts.append(
+                "chroma-core ships no fusion plugin and every config selects one (model.fusion.strategy, default "
+                f"'late'), so no config validates until one is installed; {install_hint('chroma-fusion-late')}."
+            )
         failed = self.errors()
         if failed:
             parts.append(

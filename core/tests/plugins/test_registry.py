@@ -91,9 +91,13 @@ def test_broken_plugins_are_recorded_and_do_not_break_listing(temp_dist) -> None
 def test_strict_env_var_reraises(temp_dist, monkeypatch) -> None:
     temp_dist("acme-broken", "0.1", {"broken": "acme_broken"}, {"acme_broken": BROKEN_IMPORT})
     monkeypatch.setenv(STRICT_ENV, "1")
+    registry = PluginRegistry.discover()  # finding entry points imports nothing
     with pytest.raises(PluginLoadError, match=r"'broken = acme_broken' of acme-broken 0\.1 failed to load") as info:
-        PluginRegistry.discover()
+        registry.records()
     assert isinstance(info.value.__cause__, ImportError)
+    assert f"{DISABLE_ENV}=acme-broken" in str(info.value)
+    with pytest.raises(PluginLoadError):  # every later listing or selection, too
+        registry.get("fusion", "late")
 
 
 def test_listing_does_not_import_torch(temp_dist) -> None:
@@ -148,9 +152,9 @@ def test_unknown_name_suggests_and_lists(plugin_registry) -> None:
 
 
 def test_unknown_first_party_name_says_which_package(plugin_registry) -> None:
-    with pytest.raises(UnknownPluginError, match="pip install chroma-midi-events"):
+    with pytest.raises(UnknownPluginError, match=r"checkout with `pip install \./plugins/midi_events` \(it is not on"):
         plugin_registry.get("midi_encoder", "event_based")
-    with pytest.raises(UnknownPluginError, match=r"Did you mean 'gated'\?.*pip install chroma-fusion-gated"):
+    with pytest.raises(UnknownPluginError, match=r"Did you mean 'gated'\?.*pip install \./plugins/fusion_gated"):
         plugin_registry.get("fusion", "gatd")
     with pytest.raises(UnknownPluginError, match="'late' is a fusion plugin .*not a midi_encoder plugin"):
         plugin_registry.get("midi_encoder", "late")
@@ -209,3 +213,57 @@ def test_built_object_type_and_modality_are_checked(plugin_registry, test_plugin
     plugin_registry.register_spec(PluginSpec("no_factory", "fusion", "chroma_test_components:nope"))
     with pytest.raises(PluginLoadError, match="'no_factory'.*cannot import factory"):
         plugin_registry.build_fusion("no_factory", dims=FusionDims({"text": 4}, 4))
+
+
+BROKEN_WITH_MARKER = """
+import os
+open(os.environ["ACME_MARKER"], "w").close()
+raise ImportError("acme_broken needs a library that is not installed")
+"""
+
+
+@pytest.mark.parametrize("entry", ["acme-broken", "acme_broken", "broken"])
+def test_disabled_distribution_is_never_imported(temp_dist, monkeypatch, tmp_path, entry) -> None:
+    temp_dist("acme-broken", "0.1", {"broken": "acme_broken"}, {"acme_broken": BROKEN_WITH_MARKER})
+    marker = tmp_path / "imported"
+    monkeypatch.setenv("ACME_MARKER", str(marker))
+    monkeypatch.setenv(STRICT_ENV, "1")
+    monkeypatch.setenv(DISABLE_ENV, entry)
+    registry = PluginRegistry.discover()
+    record = _ours(registry, "acme-broken")["acme-broken"]
+    assert (record.status, record.kind, record.entry_point) == ("disabled", None, "broken = acme_broken")
+    assert f"disabled by {entry!r} in {DISABLE_ENV}" in record.error and "(not imported)" in record.error
+    assert not marker.exists() and "acme_broken" not in sys.modules
+    monkeypatch.delenv(DISABLE_ENV)
+    with pytest.raises(PluginLoadError, match="acme_broken needs a library"):
+        registry.records()
+    assert marker.exists()
+
+
+def test_config_disable_skips_the_import_too(temp_dist, monkeypatch, tmp_path) -> None:
+    temp_dist("acme-broken", "0.1", {"broken": "acme_broken"}, {"acme_broken": BROKEN_WITH_MARKER})
+    monkeypatch.setenv("ACME_MARKER", str(tmp_path / "imported"))
+    monkeypatch.setenv(STRICT_ENV, "1")
+    view = PluginRegistry.discover().with_disabled(["acme-broken"])
+    record = _ours(view, "acme-broken")["acme-broken"]
+    assert record.status == "disabled" and "in plugins.disable" in record.error
+    assert view.get("fusion", "late").status == "active"  # selection works past the broken package
+    assert not (tmp_path / "imported").exists()
+
+
+def test_a_failed_plugin_disabled_later_is_listed_as_disabled(temp_dist, monkeypatch) -> None:
+    temp_dist("acme-broken", "0.1", {"broken": "acme_broken"}, {"acme_broken": BROKEN_IMPORT})
+    registry = PluginRegistry.discover(strict=False)
+    assert _ours(registry, "acme-broken")["acme-broken"].status == "error"
+    monkeypatch.setenv(DISABLE_ENV, "acme-broken")
+    monkeypatch.setenv(STRICT_ENV, "1")
+    assert _ours(PluginRegistry.discover(), "acme-broken")["acme-broken"].status == "disabled"
+    assert _ours(registry, "acme-broken")["acme-broken"].status == "disabled"
+
+
+def test_without_any_fusion_the_error_says_core_ships_none() -> None:
+    with pytest.raises(UnknownPluginError) as info:
+        PluginRegistry().get("fusion", "late", yaml_path="model.fusion.strategy")
+    message = str(info.value)
+    assert "chroma-core ships no fusion plugin and every config selects one" in message
+    assert "`pip install ./plugins/fusion_late`" in message and "not on the package index" in message

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     validate.add_argument("file", help="path to a YAML config")
     validate.set_defaults(func=run_validate)
-    show = commands.add_parser("show", help="print a config with every default filled in (JSON)")
+    show = commands.add_parser(
+        "show", help="print a config with every default filled in, the selected plugins' options included (JSON)"
+    )
     show.add_argument("file", help="path to a YAML config")
     show.set_defaults(func=run_show)
 
@@ -39,12 +41,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from chroma_framework.cli import CommandError
-    from chroma_framework.config import ConfigError, load_config
+    from chroma_framework.config import filled_in, load_and_validate
 
-    try:
-        config = load_config(args.file)
-    except ConfigError as exc:
-        raise CommandError(str(exc)) from None
-    print(json.dumps(config.model_dump(mode="json"), indent=2))
+    print(json.dumps(filled_in(load_and_validate(args.file)), indent=2))
     return 0

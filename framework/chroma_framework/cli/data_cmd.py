@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_inspect(args: argparse.Namespace) -> int:
     from chroma_framework.cli import CommandError
-    from chroma_framework.config import ConfigError, load_config
+    from chroma_framework.config import ConfigError, load_config, plugin_registry
     from chroma_framework.data.inspect import format_inspect, inspect_data
     from chroma_framework.data.labels import LabelError
     from chroma_framework.data.memory import fix_mmap_threshold
@@ -45,6 +45,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     fix_mmap_threshold()
     try:
         config = load_config(args.config)
+        plugin_registry(config)  # CHROMA_STRICT_PLUGINS=1: stop on a broken plugin the config does not disable
         result = inspect_data(config, batch_size=args.batch_size)
     except (ConfigError, LabelError, FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc)) from None

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from chroma.plugins.errors import PluginError
     from chroma_framework.cli import CommandError
-    from chroma_framework.config import ConfigError, load_config
+    from chroma_framework.config import ConfigError, load_and_validate
     from chroma_framework.data.input_cache import build_input_caches
     from chroma_framework.data.labels import LabelError
     from chroma_framework.data.memory import fix_mmap_threshold
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     fix_mmap_threshold()
     try:
-        config = load_config(args.config)
+        config = load_and_validate(args.config)
         result = None
         if needs_embeddings(config) or not trainable_sections(config):
             result = run_precompute(config, force=args.force, progress=not args.no_progress)

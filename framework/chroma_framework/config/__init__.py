@@ -1,7 +1,13 @@
 """YAML configuration validated with pydantic (one model per section)."""
 
 from chroma.errors import ConfigError
-from chroma_framework.config.loader import load_and_validate, load_config, validate_plugin_options
+from chroma_framework.config.loader import (
+    filled_in,
+    load_and_validate,
+    load_config,
+    plugin_registry,
+    validate_plugin_options,
+)
 from chroma_framework.config.schema import ChromaConfig, PluginsSection, PreprocessingSection
 
 __all__ = [
@@ -9,7 +15,9 @@ __all__ = [
     "ConfigError",
     "PluginsSection",
     "PreprocessingSection",
+    "filled_in",
     "load_and_validate",
     "load_config",
+    "plugin_registry",
     "validate_plugin_options",
 ]

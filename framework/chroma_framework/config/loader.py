@@ -16,6 +16,7 @@ from chroma_framework.config.schema import ChromaConfig
 
 if TYPE_CHECKING:
     from chroma.plugins.registry import PluginRegistry
+    from chroma.plugins.spec import PluginConfig
 
 #: ``(kind, YAML section)`` of every plugin-selecting section, and the key that names the plugin.
 PLUGIN_SECTIONS: tuple[tuple[str, str, str], ...] = (
@@ -124,21 +125,42 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | ChromaConfi
     return config
 
 
-def validate_plugin_options(config: ChromaConfig, registry: PluginRegistry | None = None) -> None:
+def plugin_registry(config: ChromaConfig, registry: PluginRegistry | None = None) -> PluginRegistry:
+    """The registry view ``config`` selects plugins from: ``plugins.disable`` applied, every other plugin listed.
+
+    Listing imports the light entry-point module of every plugin the config does not disable (never one it
+    disables), so under ``CHROMA_STRICT_PLUGINS=1`` a broken one stops every command that reads a config.
+
+    Raises:
+        PluginLoadError: strict mode, and a plugin the config does not disable failed to load.
+    """
+    from chroma.plugins.registry import get_registry
+
+    view = (registry or get_registry()).with_disabled(config.plugins.disable)
+    view.records()
+    return view
+
+
+def validate_plugin_options(config: ChromaConfig, registry: PluginRegistry | None = None) -> dict[str, PluginConfig]:
     """Check that every selected plugin exists and accepts its section's extra keys.
 
     Nothing is built (no torch import). Plugin sections present in the YAML are all
     checked, also those for modalities left out of ``model.modalities``.
 
+    Returns:
+        ``{section: validated options}`` per plugin section present, e.g. ``{"fusion": LateFusionConfig(...)}``
+        (the plugin's defaults filled in).
+
     Raises:
         ConfigError: one line per problem: unknown/conflicting/disabled plugins and
             bad plugin options (with YAML path, plugin and allowed keys).
+        PluginLoadError: strict mode, and a plugin the config does not disable failed to load.
     """
     from chroma.plugins.errors import PluginError
-    from chroma.plugins.registry import get_registry
 
-    registry = (registry or get_registry()).with_disabled(config.plugins.disable)
+    registry = plugin_registry(config, registry)
     problems: list[str] = []
+    validated: dict[str, PluginConfig] = {}
     for kind, attr, key in PLUGIN_SECTIONS:
         section = getattr(config.model, attr)
         if section is None:
@@ -146,11 +168,12 @@ def validate_plugin_options(config: ChromaConfig, registry: PluginRegistry | Non
         path = f"model.{attr}"
         try:
             record = registry.get(kind, getattr(section, key), section.provider, yaml_path=f"{path}.{key}")
-            registry.plugin_config(record, section.plugin_options(), path, type(section).model_fields)
+            validated[attr] = registry.plugin_config(record, section.plugin_options(), path, type(section).model_fields)
         except (PluginError, ConfigError) as exc:
             problems.append(str(exc))
     if problems:
         raise ConfigError("\n".join(problems))
+    return validated
 
 
 def load_and_validate(path: str | os.PathLike[str], registry: PluginRegistry | None = None) -> ChromaConfig:
@@ -161,3 +184,15 @@ def load_and_validate(path: str | os.PathLike[str], registry: PluginRegistry | N
     except ConfigError as exc:
         raise ConfigError(f"invalid plugin configuration in {path}:\n{exc}") from None
     return config
+
+
+def filled_in(config: ChromaConfig, registry: PluginRegistry | None = None) -> dict[str, Any]:
+    """``config`` as JSON-ready data with every default filled in, the selected plugins' options included.
+
+    Raises:
+        ConfigError: as :func:`validate_plugin_options`.
+    """
+    data = config.model_dump(mode="json")
+    for attr, options in validate_plugin_options(config, registry).items():
+        data["model"][attr].update(options.model_dump(mode="json"))
+    return data

@@ -10,10 +10,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chroma_framework.config.data import DataSection
+from chroma_framework.data.errors import DataError
 from chroma_framework.data.paths import data_section, existing_metadata_path
 
 
-class LabelError(ValueError):
+class LabelError(DataError):
     """A label column is missing or holds a value outside its classes."""
 
 

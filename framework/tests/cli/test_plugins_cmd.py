@@ -23,7 +23,7 @@ def listed(plugin_registry, monkeypatch):
     plugin_registry.register_spec(
         PluginSpec("future", "fusion", "nowhere:build", api_version=CHROMA_API_VERSION + 1), "acme-future", "9.0"
     )
-    plugin_registry._records.append(
+    plugin_registry._shared.records.append(
         PluginRecord("broken", None, "acme-broken", "0.1", "error", "ImportError: needs libfoo", None, "broken = x")
     )
     monkeypatch.setenv(DISABLE_ENV, "test_audio")

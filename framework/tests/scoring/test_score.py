@@ -135,7 +135,7 @@ def test_loading_errors(e2e_run: Path, tmp_path: Path) -> None:
     with pytest.raises(RunLoadError, match="has no run.json"):
         load_run(tmp_path)
     without_late = PluginRegistry([r for r in get_registry().records() if r.name != "late"])
-    with pytest.raises(RunLoadError, match="unknown fusion plugin 'late'.*pip install chroma-fusion-late"):
+    with pytest.raises(RunLoadError, match="unknown fusion plugin 'late'.*pip install \\./plugins/fusion_late"):
         load_run(e2e_run, registry=without_late)
     copy = tmp_path / "copy"
     shutil.copytree(e2e_run, copy)
