@@ -12,7 +12,9 @@
 * **fusion weights**: mean gate/attention weights per natural presence pattern,
   when the fusion exposes per-row weights;
 * **baseline**: per-head gain over another run (e.g. the text-only baseline)
-  on the same test segments.
+  on the same test segments;
+* **MIDI provenance** (with ``data.transcribed_midi``): overall and MIDI-only metrics on the rows
+  whose MIDI is real and, apart, on those whose MIDI was transcribed from audio.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from torch import Tensor
 
 from chroma.modality import MODALITIES
+from chroma_framework.evaluation.midi_provenance import midi_sources, provenance_metrics
 from chroma_framework.metrics import HeadMetrics, all_head_metrics
 from chroma_framework.predict import Predictions, predict
 from chroma_framework.scoring.run import Run
@@ -70,6 +73,8 @@ class Evaluation:
     weights: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     baseline: dict[str, Any] | None = None
     predictions: Predictions | None = None
+    #: ``{"real" | "transcribed": {"rows", "overall", "midi_only"}}`` (see :func:`provenance_metrics`).
+    midi_provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         nested = lambda d: {k: _table(v) for k, v in d.items()}
@@ -86,6 +91,10 @@ class Evaluation:
             "degradation": nested(self.degradation),
             "fusion_weights": self.weights,
             "baseline": self.baseline,
+            "midi_provenance": {
+                name: {k: (v if k == "rows" else _table(v)) for k, v in group.items()}
+                for name, group in self.midi_provenance.items()
+            },
         }
 
 
@@ -159,6 +168,7 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
     available_rows: dict[str, int] = {}
     degradation: dict[str, dict[str, HeadMetrics]] = {"all available": _metrics(full, classes)}
     cached = SplitTensors(_segment_ids(source, split), full.embeddings, natural_mask, full.labels) if reuse else None
+    midi_only: Predictions | None = None
     for subset in nonempty_subsets(run.modalities):
         # Pooled-only fusions: re-fuse the stored encoder outputs instead of decoding and encoding again.
         batches = (
@@ -167,6 +177,8 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
             else source.eval_batches(split, subset_mask(subset))
         )
         masked = predict(run.model, batches, run.device, keep_weights=False)
+        if subset == ("midi",):
+            midi_only = masked
         if bool(complete.any()):
             subsets[subset_name(subset)] = _metrics(masked.take(complete), classes)
         has_kept = natural_mask[:, subset_mask(subset)].all(dim=1)
@@ -193,6 +205,9 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
         weights=_mean_weights(full),
         predictions=full,
     )
+    if run.config.data.transcribed_midi is not None and "midi" in run.modalities:
+        sources = midi_sources(run.config, split, _segment_ids(source, split))
+        result.midi_provenance = provenance_metrics(full, midi_only, sources, classes)
     if baseline is not None:
         result.baseline = compare_baseline(run, result, baseline, split, _segment_ids(source, split))
     return result

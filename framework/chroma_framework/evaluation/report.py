@@ -147,6 +147,28 @@ def plot_weights(result: Evaluation, out: Path) -> list[Path]:
     return paths
 
 
+def _provenance_lines(result: Evaluation, heads: list[str]) -> list[str]:
+    """The real vs transcribed MIDI section (nothing without ``data.transcribed_midi``)."""
+    if not result.midi_provenance:
+        return []
+    rows: dict[str, dict[str, HeadMetrics]] = {}
+    for name, group in result.midi_provenance.items():
+        rows[f"{name} MIDI, all inputs"] = group["overall"]
+        if "midi_only" in group:
+            rows[f"{name} MIDI, MIDI only"] = group["midi_only"]
+    return [
+        "## MIDI provenance (real MIDI vs MIDI transcribed from audio)",
+        "",
+        (
+            "Rows whose MIDI input is the segment's own MIDI, and apart those whose MIDI was transcribed from "
+            'their audio (data.transcribed_midi); "MIDI only" masks every other modality (the inference case).'
+        ),
+        "",
+        *_metric_table(rows, heads, "rows"),
+        "",
+    ]
+
+
 def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str, Any]) -> Path:
     """Write ``report.md``, ``metrics.json`` and the plots into ``out``; returns the Markdown path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -208,6 +230,7 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
         "",
         *(_metric_table(result.available, heads, "modalities kept") if result.available else ["(no rows)"]),
         "",
+        *_provenance_lines(result, heads),
         "## Natural missingness (rows grouped by which modalities the data has)",
         "",
         *_metric_table(result.natural, heads, "present"),
