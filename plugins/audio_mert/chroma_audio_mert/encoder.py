@@ -1,0 +1,207 @@
+"""The ``mert`` audio encoder: MERT hidden states, 75 Hz frames, mean-pooled over valid frames.
+
+Frames. The convolutional feature encoder has a receptive field of 400 samples and a hop of
+320 (the product of ``conv_stride``), so at 24 kHz frames come at ``frame_rate`` 75 Hz and a
+row of ``S >= 400`` samples has ``(S - 400) // 320 + 1`` of them (74 for 1 s, 2249 for 30 s):
+``HubertModel._get_feat_extract_output_lengths``. Frame ``t`` covers samples
+``[320 t, 320 t + 400)``. Rows under 400 samples (17 ms) or absent give zeros.
+
+Padding. MERT-v1-95M's feature encoder uses group norm (``feat_extract_norm == "group"``),
+which normalises over the whole padded input and takes no attention mask (as in training):
+rows run in groups of equal length, each trimmed to its length. Layer-norm checkpoints take
+an attention mask, so rows run together. Either way a row's output depends neither on its
+padding nor on other rows.
+
+Hidden states. State ``0`` is the input of the first transformer layer, state ``i`` the output
+of layer ``i``; the last is ``last_hidden_state`` (after the final layer norm of a
+stable-layer-norm model, as MERT's own code returns it). With one ``layer`` chosen, the layers
+above it are removed from the model (they cannot change the output) to save their compute.
+
+Training mode. Dropout and the checkpoint's SpecAugment masks apply as in MERT's own model;
+LayerDrop does not (a skipped layer has no hidden state in transformers 5).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import cast
+
+import torch
+from torch import Tensor, nn
+
+from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_mean
+from chroma.dsp import resample_batch
+from chroma.pretrained import load_pretrained, local_directory, weights_identity
+from chroma_audio_mert.checkpoint import CHECKPOINT_PATTERNS, checkpoint_directory, load_mert
+from chroma_audio_mert.plugin import MertAudioConfig
+
+_SAVE_HINT = (
+    f"huggingface_hub.snapshot_download(NAME, local_dir=DIR, allow_patterns={CHECKPOINT_PATTERNS}) "
+    "(config.json, preprocessor_config.json and model.safetensors; weights only as pytorch_model.bin are "
+    "refused, see the plugin README)"
+)
+#: Variance floor of the feature extractor's zero-mean unit-variance normalisation.
+_NORM_EPS = 1e-7
+
+
+class MertAudioEncoder(Encoder):
+    """Waveform ``[B, S]`` at 24 kHz -> ``pooled [B, hidden_size]`` and frames ``[B, T, hidden_size]`` at 75 Hz."""
+
+    name = "mert"
+    version = "1"
+    modality = "audio"
+    returns_sequence = True
+
+    def __init__(self, config: MertAudioConfig) -> None:
+        super().__init__()
+        self.config = config
+        directory = load_pretrained(
+            checkpoint_directory,
+            config.pretrained_model,
+            revision=config.revision,
+            local_files_only=config.local_files_only,
+            plugin=self.name,
+            section="model.audio_encoder",
+            option="pretrained_model",
+            save_hint=_SAVE_HINT,
+        )
+        self.model, inputs = load_mert(directory)
+        hubert = self.model.config
+        # LayerDrop off: transformers 5 records no hidden state for a skipped layer (indices would shift), and
+        # it would skip the very layers unfreeze_last trains
+        hubert.layerdrop = 0.0
+        if local_directory(config.pretrained_model) is None:
+            hubert._commit_hash = directory.name  # a hub snapshot directory is named by its commit
+        #: Rate and normalisation the checkpoint's feature extractor applies.
+        self.input = inputs
+        self.sample_rate = inputs.sample_rate
+        #: Frames per second of ``sequence`` (75.0 for MERT at 24 kHz).
+        self.frame_rate = self.sample_rate / math.prod(hubert.conv_stride)
+        self.use_attention_mask = hubert.feat_extract_norm == "layer"
+        self.output_dim = int(hubert.hidden_size)
+        self.sequence_dim = self.output_dim
+        self.num_layers = int(hubert.num_hidden_layers)
+        states = self.num_layers + 1
+        if config.layer is not None and not -states <= config.layer < states:
+            raise ValueError(
+                f"audio encoder mert: layer {config.layer} is out of range for a model with {states} hidden states"
+            )
+        #: Index of the hidden state used (``num_layers``: the last) when there is no layer mix.
+        self.layer = self.num_layers if config.layer is None else config.layer % states
+        self.layer_weights = nn.Parameter(torch.zeros(states)) if config.layer_mix else None
+        if self.layer_weights is None and self.layer < self.num_layers:
+            del self.model.encoder.layers[max(self.layer, 1) :]
+        if config.unfreeze_last is not None:
+            self._freeze_all_but_last(config.unfreeze_last)
+        self._identity: str | None = None
+
+    def _freeze_all_but_last(self, count: int) -> None:
+        """Only the last ``count`` transformer layers (with what follows them) and the layer mix train."""
+        if count > self.num_layers:
+            raise ValueError(
+                f"audio encoder mert: unfreeze_last {count} exceeds the model's {self.num_layers} transformer layers"
+            )
+        first = self.num_layers - count + 1  # 1-based index of the first unfrozen layer
+        if count and self.layer_weights is None and self.layer < first:
+            raise ValueError(
+                f"audio encoder mert: layer {self.config.layer} reads hidden state {self.layer}, below the unfrozen "
+                f"layers {first}..{self.num_layers}, which would get no gradient; choose a higher layer, "
+                "layer_mix: true, or a larger unfreeze_last"
+            )
+        self.model.requires_grad_(False)
+        for layer in self.model.encoder.layers[first - 1 :]:
+            layer.requires_grad_(True)
+        reads_last = self.layer_weights is not None or self.layer == self.num_layers
+        if count and reads_last and self.model.config.do_stable_layer_norm:
+            self.model.encoder.layer_norm.requires_grad_(True)  # applied after the last layer
+
+    def fingerprint_extra(self) -> str:
+        """sha256 of a local checkpoint directory, else ``name@commit``."""
+        if self._identity is None:
+            self._identity = weights_identity(self.config.pretrained_model, self.model, self.config.revision)
+        return self._identity
+
+    def frame_counts(self, samples: Tensor) -> Tensor:
+        """Frames ``[B]`` of rows of ``samples [B]`` at ``sample_rate`` (0 for rows under one receptive field)."""
+        counts = self.model._get_feat_extract_output_lengths(cast(torch.LongTensor, samples))
+        return counts.clamp(min=0) * (samples > 0)
+
+    def _normalized(self, wave: Tensor, lengths: Tensor) -> Tensor:
+        """``[B, S]`` zero-mean unit-variance over each row's valid samples (if the checkpoint says so), zeros past them."""
+        valid = length_mask(lengths, wave.shape[-1]).to(wave.dtype)
+        wave = wave * valid
+        if not self.input.normalize:
+            return wave
+        count = lengths.clamp(min=1).to(wave.dtype)[:, None]
+        mean = wave.sum(dim=-1, keepdim=True) / count
+        var = ((wave - mean) * valid).pow(2).sum(dim=-1, keepdim=True) / count
+        return (wave - mean) / torch.sqrt(var + _NORM_EPS) * valid
+
+    def _no_time_masks(self, wave: Tensor) -> Tensor | None:
+        """All-false SpecAugment time masks when training on fewer frames than one mask span.
+
+        transformers raises instead of masking nothing there; elsewhere (``None``) the
+        checkpoint's SpecAugment settings apply in training mode, as in MERT's own model.
+        """
+        hubert = self.model.config
+        if not (self.training and hubert.apply_spec_augment and hubert.mask_time_prob > 0):
+            return None
+        frames = int(self.model._get_feat_extract_output_lengths(wave.shape[-1]))
+        if frames >= hubert.mask_time_length:
+            return None
+        return torch.zeros(wave.shape[0], frames, dtype=torch.bool, device=wave.device)
+
+    def _hidden(self, wave: Tensor, lengths: Tensor) -> Tensor:
+        """Selected or mixed hidden states ``[b, T, D]`` of rows that all have at least one frame."""
+        mask = length_mask(lengths, wave.shape[-1]).long() if self.use_attention_mask else None
+        wants_states = self.layer_weights is not None or self.layer < self.num_layers
+        out = self.model(
+            input_values=wave,
+            attention_mask=mask,
+            mask_time_indices=self._no_time_masks(wave),
+            output_hidden_states=wants_states,
+        )
+        if not wants_states:
+            return out.last_hidden_state
+        states = list(out.hidden_states)
+        if len(states) == self.num_layers + 1:
+            # transformers 5 records the last layer's output before a stable-layer-norm model's final norm
+            states[-1] = out.last_hidden_state
+        if self.layer_weights is None:
+            return states[self.layer]
+        weights = torch.softmax(self.layer_weights, dim=0).to(out.last_hidden_state.dtype)
+        return torch.einsum("l,lbtd->btd", weights, torch.stack(states))
+
+    def forward(self, batch: AudioBatch) -> EncoderOutput:
+        """Encode mono audio.
+
+        Args:
+            batch: ``waveform [B, S]``, ``lengths [B]`` (resampled to 24 kHz first when its
+                ``sample_rate`` is another).
+
+        Returns:
+            ``pooled [B, hidden_size]`` (mean of valid frames; zeros for rows without one),
+            ``sequence [B, T, hidden_size]`` at ``frame_rate`` (zeros past each row's frames) and
+            ``sequence_mask [B, T]``.
+        """
+        device = next(self.model.parameters()).device
+        batch = resample_batch(batch.to(device), self.input.sample_rate)
+        lengths = batch.lengths.clamp(min=0, max=batch.waveform.shape[-1])
+        frames = self.frame_counts(lengths)
+        wave = self._normalized(batch.waveform, lengths)
+        rows = torch.nonzero(frames > 0).flatten()
+        size = wave.shape[0]
+        width = int(frames.max()) if size else 0
+        seq = wave.new_zeros(size, max(width, 1), self.output_dim)
+        if self.use_attention_mask and rows.numel():
+            trimmed = int(lengths[rows].max())
+            hidden = self._hidden(wave[rows, :trimmed], lengths[rows])
+            seq[rows, : hidden.shape[1]] = hidden.to(seq.dtype)
+        else:
+            for length in torch.unique(lengths[rows]).tolist():
+                group = rows[lengths[rows] == length]
+                hidden = self._hidden(wave[group, :length], lengths[group])
+                seq[group, : hidden.shape[1]] = hidden.to(seq.dtype)
+        mask = length_mask(frames, seq.shape[1])
+        seq = seq * mask[..., None]
+        return EncoderOutput(pooled=masked_mean(seq, mask), sequence=seq, sequence_mask=mask)
