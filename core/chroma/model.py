@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import Encoder, EncoderOutput, FusionModule
+from chroma.contracts import AudioBatch, Encoder, EncoderOutput, FusionModule, MidiBatch, TextBatch
 from chroma.heads import ClassificationHeads
 from chroma.modality import MODALITIES, modality_index
 
@@ -71,6 +71,29 @@ def drop_modalities(mask: Tensor, p: float, generator: torch.Generator | None = 
     restore = torch.zeros_like(mask)
     restore[torch.arange(mask.shape[0], device=mask.device), rescued] = True
     return keep | (restore & emptied.unsqueeze(1))
+
+
+def take_rows(batch: Any, rows: Tensor) -> Any:
+    """Rows ``rows`` (``[K]`` int64) of an :class:`AudioBatch`, :class:`MidiBatch` or :class:`TextBatch`."""
+    if isinstance(batch, AudioBatch):
+        return AudioBatch(batch.waveform[rows], batch.lengths[rows], batch.sample_rate)
+    if isinstance(batch, MidiBatch):
+        return MidiBatch(batch.events[rows], batch.lengths[rows], batch.duration)
+    if isinstance(batch, TextBatch):
+        index = rows.tolist()
+        texts = None if batch.texts is None else [batch.texts[i] for i in index]
+        return TextBatch(texts, None if batch.embeddings is None else batch.embeddings[rows])
+    raise TypeError(f"cannot take rows of a {type(batch).__name__}")
+
+
+def scatter_rows(out: EncoderOutput, rows: Tensor, size: int) -> EncoderOutput:
+    """``out`` of rows ``rows`` placed into ``size`` rows, zeros (and invalid sequence positions) elsewhere."""
+    pooled = out.pooled.new_zeros(size, out.pooled.shape[1]).index_copy(0, rows, out.pooled)
+    if out.sequence is None or out.sequence_mask is None:
+        return EncoderOutput(pooled)
+    seq = out.sequence.new_zeros(size, *out.sequence.shape[1:]).index_copy(0, rows, out.sequence)
+    mask = out.sequence_mask.new_zeros(size, out.sequence_mask.shape[1]).index_copy(0, rows, out.sequence_mask)
+    return EncoderOutput(pooled, seq, mask)
 
 
 class ChromaModel(nn.Module):
@@ -127,15 +150,20 @@ class ChromaModel(nn.Module):
         return self
 
     def _encode(self, modality: str, inputs: Any, present: Tensor) -> EncoderOutput | None:
-        """Run ``modality``'s encoder, or return None when no row of the batch has it."""
+        """Run ``modality``'s encoder on the rows that have the modality (all rows when every row has it).
+
+        Returns ``None`` when no row has it and the fusion reads no sequence of it; absent rows of the
+        output are zeros.
+        """
         encoder = self.encoders[modality]
         needs_sequence = self.fusion.uses_sequences and encoder.returns_sequence
         if not bool(present.any()) and not needs_sequence:
             return None
-        if modality in self.frozen_encoders:
-            with torch.no_grad():
-                return encoder(inputs)
-        return encoder(inputs)
+        rows = torch.nonzero(present).flatten()
+        subset = rows.numel() < present.shape[0] and rows.numel() > 0
+        with torch.set_grad_enabled(torch.is_grad_enabled() and modality not in self.frozen_encoders):
+            out = encoder(take_rows(inputs, rows) if subset else inputs)
+        return scatter_rows(out, rows, present.shape[0]) if subset else out
 
     def _encode_prepared(self, modality: str, prepared: Mapping[str, Any], rows: int) -> EncoderOutput | None:
         """Run ``modality``'s encoder on prepared inputs of the present rows only, scattered into ``rows`` rows.
@@ -161,12 +189,7 @@ class ChromaModel(nn.Module):
             )
         with torch.set_grad_enabled(torch.is_grad_enabled() and modality not in self.frozen_encoders):
             out = encoder.forward_prepared(prepared["inputs"])
-        pooled = out.pooled.new_zeros(rows, out.pooled.shape[1]).index_copy(0, index, out.pooled)
-        if out.sequence is None or out.sequence_mask is None:
-            return EncoderOutput(pooled)
-        seq = out.sequence.new_zeros(rows, *out.sequence.shape[1:]).index_copy(0, index, out.sequence)
-        mask = out.sequence_mask.new_zeros(rows, out.sequence_mask.shape[1]).index_copy(0, index, out.sequence_mask)
-        return EncoderOutput(pooled, seq, mask)
+        return scatter_rows(out, index, rows)
 
     def forward(self, batch: Mapping[str, Any], generator: torch.Generator | None = None) -> ModelOutput:
         """Classify a batch.
