@@ -10,6 +10,13 @@ Checks are chosen by plugin kind and by what the built module declares
 (``Encoder.returns_sequence``, ``FusionModule.uses_sequences``); a plugin's typed
 capabilities (:mod:`chroma.capabilities`) give the small ``test_config`` the kit builds
 it with, or a ``test_fixture`` that writes a tiny checkpoint the kit loads (pretrained encoders).
+
+The loading check also imports the plugin's entry-point and config modules in a fresh interpreter and
+fails when they import torch (``chroma plugins`` imports them for every installed plugin). When two
+distributions provide one name, ids and results read ``kind:name@distribution``, and that selector
+(``"fusion:late@chroma-fusion-late"``) tests one of them. A failing check prints a summary (how many rows
+differ and the first ones, the largest difference and where); ``CHROMA_KIT_FULL_VALUES=1`` adds the full
+tensors and the Hypothesis example that was drawn.
 """
 
 from chroma.testing import strategies

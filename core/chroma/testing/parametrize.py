@@ -25,15 +25,28 @@ from typing import Any, Literal
 from chroma.testing.check_helpers import single_threaded
 from chroma.testing.encoder_checks import encoder_checks
 from chroma.testing.fusion_checks import fusion_checks
+from chroma.testing.light_imports import first_heavy_import
 from chroma.testing.targets import ContractTarget, SkipCheck, as_targets
 
 Check = Callable[[ContractTarget], None]
 
 
 def check_plugin_loads(target: ContractTarget) -> None:
-    """The plugin's factory imports and the registry marks it active."""
+    """The plugin's factory imports, the registry marks it active, and its light modules import no torch.
+
+    The light modules (entry point, config model) are imported in a fresh interpreter: ``chroma plugins``
+    imports them for every installed plugin, so one importing torch slows every listing by seconds.
+    """
     if target.factory is None:
         raise AssertionError(f"{target!r} failed to load: {target.load_error}")
+    heavy = first_heavy_import(target.light_modules) if target.light_modules else None
+    if heavy is not None:
+        module, package = heavy
+        raise AssertionError(
+            f"{target!r}: importing {module} imports {package}; `chroma plugins` imports every plugin's "
+            f"entry-point and config modules, so they must not: import {package} only in the module the "
+            "spec's factory names (imported when the plugin is built)"
+        )
 
 
 def yield_checks(target: ContractTarget) -> Iterator[Check]:
@@ -61,9 +74,15 @@ def _skipping(check: Check) -> Check:
 
 
 def _ids(targets: list[ContractTarget]) -> list[str]:
-    """Plugin part of the test ids; the kind is prefixed only where names clash."""
+    """Plugin part of the test ids: the name; ``kind:name`` where names clash; ``kind:name@distribution``
+    where two distributions provide the same kind and name (:attr:`ContractTarget.selector`, which also
+    selects that one provider: ``parametrize_with_contract(["fusion:late@chroma-fusion-late"])``)."""
     names = [t.name for t in targets]
-    return [t.name if names.count(t.name) == 1 else f"{t.kind}:{t.name}" for t in targets]
+    kinds = [f"{t.kind}:{t.name}" for t in targets]
+    return [
+        t.name if names.count(t.name) == 1 else kind if kinds.count(kind) == 1 else t.selector
+        for t, kind in zip(targets, kinds, strict=True)
+    ]
 
 
 def parametrize_with_contract(
@@ -75,7 +94,8 @@ def parametrize_with_contract(
 
     Args:
         plugins: ``"installed"`` (every plugin the registry finds), or an iterable of
-            registry names (``"late"``, ``"fusion:late"``), :class:`~chroma.plugins.PluginSpec`,
+            registry names (``"late"``, ``"fusion:late"``, ``"fusion:late@chroma-fusion-late"`` for one of
+            several providers of a name), :class:`~chroma.plugins.PluginSpec`,
             :class:`~chroma.testing.ContractTarget`, FusionModule/Encoder subclasses,
             or ``(subclass, config)`` pairs.
         expected_failed_checks: ``{check_name: reason}`` (or a callable returning one per

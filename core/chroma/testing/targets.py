@@ -52,6 +52,10 @@ class ContractTarget:
         hidden_dim: fusion output width.
         sequence_dims: fusion sequence widths (used when ``uses_sequences``).
         load_error: why the plugin could not be loaded (only a loading check runs then).
+        distribution: the distribution providing it (registry targets; ``None`` for classes), shown in
+            test ids and messages when several distributions provide one name.
+        light_modules: modules that must import without torch (the entry-point module ``chroma plugins``
+            imports, and the config model's module); the loading check imports them in a fresh interpreter.
     """
 
     name: str
@@ -64,6 +68,8 @@ class ContractTarget:
     hidden_dim: int = SMALL_HIDDEN_DIM
     sequence_dims: Mapping[str, int] = field(default_factory=lambda: dict(SMALL_SEQUENCE_DIMS))
     load_error: str | None = None
+    distribution: str | None = None
+    light_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in PLUGIN_KINDS and self.load_error is None:
@@ -73,7 +79,13 @@ class ContractTarget:
             object.__setattr__(self, "capabilities", default)
 
     def __repr__(self) -> str:  # shown in pytest ids and failure messages
-        return f"<{self.kind or 'unloaded'} plugin {self.name!r}>"
+        source = f" from {self.distribution}" if self.distribution else ""
+        return f"<{self.kind or 'unloaded'} plugin {self.name!r}{source}>"
+
+    @property
+    def selector(self) -> str:
+        """``kind:name@distribution`` (what :func:`as_targets` accepts to pick this one provider)."""
+        return f"{self.kind}:{self.name}" + (f"@{self.distribution}" if self.distribution else "")
 
     @property
     def is_fusion(self) -> bool:
@@ -152,8 +164,24 @@ def _spec_test_options(spec: PluginSpec) -> dict[str, Any]:
     return dict(caps.test_config)
 
 
-def target_from_spec(spec: PluginSpec, options: Mapping[str, Any] | None = None) -> ContractTarget:
-    """Target for a spec, built with ``options`` or else its ``test_fixture`` / ``test_config`` capability."""
+def target_from_spec(
+    spec: PluginSpec,
+    options: Mapping[str, Any] | None = None,
+    *,
+    distribution: str | None = None,
+    entry_point: str | None = None,
+) -> ContractTarget:
+    """Target for a spec, built with ``options`` or else its ``test_fixture`` / ``test_config`` capability.
+
+    Args:
+        distribution: the providing distribution (default: the installed one whose entry point yields ``spec``).
+        entry_point: ``"name = module"`` of its entry point (default: as found with ``distribution``).
+    """
+    if distribution is None and entry_point is None:
+        distribution, entry_point = _installed_provider(spec)
+    light = [spec.config_model.__module__]
+    if entry_point:
+        light.insert(0, entry_point.split(" = ", 1)[-1].split(":", 1)[0])
     try:
         factory = spec.load_factory()
         if spec.kind == "fusion":
@@ -171,7 +199,24 @@ def target_from_spec(spec: PluginSpec, options: Mapping[str, Any] | None = None)
         options=dict(test_options),
         capabilities=spec.kit,
         load_error=error,
+        distribution=distribution,
+        light_modules=tuple(dict.fromkeys(light)),
     )
+
+
+def _installed_provider(spec: PluginSpec) -> tuple[str | None, str | None]:
+    """``(distribution, entry point)`` of the installed plugin whose entry point yields ``spec``, if one does."""
+    from chroma.plugins.errors import PluginError
+    from chroma.plugins.registry import get_registry
+
+    try:
+        records = get_registry().records(spec.kind)
+    except PluginError:  # strict mode and another plugin is broken: that one's own check reports it
+        return None, None
+    for record in records:
+        if record.spec is not None and record.spec == spec:
+            return record.distribution, record.entry_point
+    return None, None
 
 
 def _fusion_factory(factory: Callable[..., nn.Module], api_version: int | None) -> Callable[..., nn.Module]:
@@ -224,26 +269,37 @@ def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget
 
 
 def _targets_from_registry(selector: str) -> list[ContractTarget]:
-    from chroma.plugins.registry import get_registry
+    """Targets for ``"installed"`` or ``"[kind:]name[@distribution]"``."""
+    from chroma.plugins.registry import get_registry, normalize_distribution
 
     records = get_registry().records()
     if selector != "installed":
-        kind, _, name = selector.rpartition(":")
-        records = [r for r in records if r.name == name and (not kind or r.kind == kind)]
+        plugin, _, distribution = selector.partition("@")
+        kind, _, name = plugin.rpartition(":")
+        records = [
+            r
+            for r in records
+            if r.name == name
+            and (not kind or r.kind == kind)
+            and (not distribution or r.distribution == normalize_distribution(distribution))
+        ]
         if not records:
-            raise ValueError(f"chroma.testing: no installed plugin named {selector!r}")
+            raise ValueError(f"chroma.testing: no installed plugin {selector!r} (as [kind:]name[@distribution])")
     return [_target_from_record(r) for r in records if r.status != "disabled"]
 
 
 def _target_from_record(record: Any) -> ContractTarget:
     """Target for a registry record; a record that failed to load keeps only its error."""
+    distribution = getattr(record, "distribution", None)
     if record.status == "active":
-        return target_from_spec(record.spec)
+        entry_point = getattr(record, "entry_point", None)
+        return target_from_spec(record.spec, distribution=distribution, entry_point=entry_point)
     return ContractTarget(
         name=record.name,
         kind=record.kind,
         factory=None,
         load_error=f"registry status {record.status!r}: {record.error}",
+        distribution=distribution,
     )
 
 
@@ -252,7 +308,8 @@ def as_targets(plugins: Any) -> list[ContractTarget]:
 
     Args:
         plugins: ``"installed"`` (every registry plugin), or an iterable of:
-            registry names (``"late"`` or ``"fusion:late"``), :class:`PluginSpec`,
+            registry names (``"late"``, ``"fusion:late"``, or ``"fusion:late@chroma-fusion-late"`` for one
+            provider of a name several distributions provide), :class:`PluginSpec`,
             registry records (anything with a ``.spec``), :class:`ContractTarget`,
             FusionModule/Encoder subclasses, or ``(subclass, config)`` pairs.
     """
