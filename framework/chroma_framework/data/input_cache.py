@@ -34,9 +34,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
-from chroma.contracts import AudioBatch, Encoder, MidiBatch
+from chroma.contracts import Encoder
 from chroma.errors import ConfigError
 from chroma.modality import modality_index
+from chroma.model import take_rows
 from chroma_framework.atomic import atomic_write, write_json
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.paths import media_path, metadata_path, resolve
@@ -150,14 +151,6 @@ def load_input_cache(config: ChromaConfig, modality: str, encoder: Encoder) -> I
     return open_cache(path)
 
 
-def _sub_batch(batch: AudioBatch | MidiBatch, rows: Tensor) -> AudioBatch | MidiBatch:
-    if isinstance(batch, AudioBatch):
-        return AudioBatch(batch.waveform[rows], batch.lengths[rows], batch.sample_rate)
-    lengths = batch.lengths[rows]
-    width = max(1, int(lengths.max())) if rows.numel() else 1
-    return MidiBatch(batch.events[rows][:, :width], lengths, batch.duration)
-
-
 def _part_path(parts: Path, chunk: int) -> Path:
     return parts / f"chunk-{chunk:06d}.npz"
 
@@ -189,7 +182,7 @@ def _prepare_chunk(
         rows = torch.nonzero(mask).flatten()
         if rows.numel():
             with torch.no_grad():
-                prepared = encoder.prepare(_sub_batch(batch[modality], rows))
+                prepared = encoder.prepare(take_rows(batch[modality], rows))
             for name, value in prepared.items():
                 arrays.setdefault(name, []).append(value.detach().cpu().numpy())
         bar.update(1)

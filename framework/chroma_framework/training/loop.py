@@ -388,7 +388,14 @@ def prepare_config(config: ChromaConfig, text_only: bool = False) -> ChromaConfi
 
 #: Keys that may change between a run and its ``--resume`` (``training.epochs`` extends the run).
 RESUMABLE_CHANGES = frozenset(
-    {"training.epochs", "training.progress", "training.device", "training.num_workers", "training.output_dir"}
+    {
+        "training.epochs",
+        "training.progress",
+        "training.device",
+        "training.precision",
+        "training.num_workers",
+        "training.output_dir",
+    }
 )
 
 
