@@ -16,6 +16,7 @@ from chroma_framework.data.synthetic import write_synthetic
 from chroma_framework.scoring.run import RunLoadError, load_run
 from chroma_framework.training import run_dir as rd
 from chroma_framework.training.cached_inputs import CachedInputSource, open_caches
+from chroma_framework.training.data import subset_mask
 from chroma_framework.training.loop import Trainer, train
 
 ROLL = {"type": "piano_roll", "hidden_dim": 12, "channels": [8, 8, 8]}
@@ -50,6 +51,15 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config_path.write_text(yaml.safe_dump(config_dict(data)))
     assert main(["precompute", str(config_path), "--no-progress"]) == 0
     return data
+
+
+def midi_of(root: Path, segment: str) -> bytes | Path:
+    """The MIDI of ``segment``: its media-parquet blob, else its file."""
+    import pyarrow.parquet as pq
+
+    media = pq.read_table(root / "training_segments_media.parquet", columns=["segment_id", "midi_binary"])
+    blob = media.column("midi_binary")[media.column("segment_id").to_pylist().index(segment)].as_py()
+    return blob if blob is not None else root / "midi" / f"{segment}.mid"
 
 
 def midi_blob(root: Path) -> bytes:
@@ -105,8 +115,14 @@ def test_trained_encoder_weights_are_saved_and_reloaded(root: Path, tmp_path: Pa
         reloaded, in_memory = run.model(batch).logits, trainer.model(batch).logits
         for head in reloaded:
             assert torch.equal(reloaded[head], in_memory[head])
-    scores = run.score(midi=midi_blob(root))
-    assert set(scores) == set(run.classes)
+    midi_only = subset_mask(["midi"])
+    split = source.splits["test"]
+    row = int(torch.nonzero(split.mask[:, modality_index("midi")]).flatten()[0])
+    cached = next(iter(source.eval_batches("test", midi_only)))
+    expected = {h: torch.softmax(v[row], dim=0).tolist() for h, v in run.model(cached).logits.items()}
+    scores = run.score(midi=midi_of(root, split.segment_ids[row]))  # raw MIDI: forward = forward_prepared(prepare)
+    for head, probabilities in expected.items():
+        assert list(scores[head].values()) == pytest.approx(probabilities, abs=1e-5)
 
 
 def test_every_seed_of_a_sweep_scores_and_scores_the_same_twice(
