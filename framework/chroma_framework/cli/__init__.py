@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chroma_framework.cli.evaluate_cmd",
     "chroma_framework.cli.sweep_cmd",
     "chroma_framework.cli.score_cmd",
+    "chroma_framework.cli.labels_cmd",
 )
 
 
