@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 from torch.utils.data import Dataset, Sampler
 
@@ -40,9 +39,16 @@ from chroma_framework.data.audio_decode import (
 )
 from chroma_framework.data.collate import SegmentCollator
 from chroma_framework.data.labels import LabelSet, encode_labels, label_columns
-from chroma_framework.data.lyrics import check_lyric_embedding, lyric_absent_reason, strip_lrc
+from chroma_framework.data.lyrics import (
+    check_lyric_embedding,
+    check_lyric_text_column,
+    lyric_absent_reason,
+    lyric_embedding_dim,
+    strip_lrc,
+)
 from chroma_framework.data.media import MediaReader
-from chroma_framework.data.paths import existing_metadata_path, media_path, resolve
+from chroma_framework.data.paths import existing_metadata_path, media_path, open_metadata, read_columns, resolve
+from chroma_framework.data.segment_ids import check_id_kinds, segment_ids
 from chroma_framework.data.splits import assign_splits
 from chroma_framework.data.transcribed_midi import TranscribedMidi
 from chroma_framework.midi.errors import MidiParseError
@@ -97,7 +103,7 @@ class SegmentDataset(Dataset):
         self.epoch = 0
 
         meta_file = existing_metadata_path(data)
-        pf = pq.ParquetFile(meta_file)
+        pf = open_metadata(data)
         wanted = [
             cols.segment_id,
             cols.split,
@@ -121,11 +127,12 @@ class SegmentDataset(Dataset):
                 f"metadata parquet {meta_file} has no lyric embedding column {cols.lyric_embedding!r} "
                 "(data.columns.lyric_embedding)"
             )
-        meta = pf.read(columns=[c for c in dict.fromkeys(wanted) if c in names])
+        check_lyric_text_column(pf.schema_arrow, cols.lyric_text, f"metadata parquet {meta_file}")
+        meta = read_columns(pf, meta_file, "metadata parquet", [c for c in dict.fromkeys(wanted) if c in names])
 
         self.labels: LabelSet | None = None
         if with_labels:
-            self.labels = encode_labels(meta, data, vocab, source=str(meta_file))
+            self.labels = encode_labels(meta, data, vocab, source=f"metadata parquet {meta_file}")
         rows = np.arange(meta.num_rows)
         transcribed = data.transcribed_midi if "midi" in self.modalities else None
         if transcribed is not None and not (transcribed.train_on or transcribed.evaluate_on):
@@ -135,7 +142,7 @@ class SegmentDataset(Dataset):
             rows = rows[row_splits == split]
         #: Alignment check of every metadata row (flags are reported even when not excluded).
         self.alignment: AlignmentResult = check_alignment(meta, data)
-        ids_all = [str(s) for s in meta.column(cols.segment_id).to_pylist()]
+        ids_all = segment_ids(meta.column(cols.segment_id), f"metadata parquet {meta_file}", cols.segment_id)
         self.excluded: list[str] = []
         if data.alignment.exclude_flagged and self.alignment.flagged:
             keep = np.array([ids_all[r] not in self.alignment.flagged for r in rows], dtype=bool)
@@ -173,6 +180,13 @@ class SegmentDataset(Dataset):
         needed = [c for m in ("audio", "midi") if m in self.modalities for c in media_cols[m]]
         if needed and media_path(data).is_file():
             self.media = MediaReader(media_path(data), cols.segment_id, needed)
+            check_id_kinds(
+                pf.schema_arrow.field(cols.segment_id).type,
+                self.media.id_type,
+                f"metadata parquet {meta_file}",
+                f"media parquet {media_path(data)}",
+                cols.segment_id,
+            )
         elif needed:
             raise FileNotFoundError(f"media parquet {media_path(data)} does not exist (data.media_path)")
 
@@ -194,13 +208,8 @@ class SegmentDataset(Dataset):
 
     def _lyric_embedding_dim(self, meta: pa.Table) -> int:
         col = self.config.data.columns.lyric_embedding
-        field = meta.schema.field(col)
-        if pa.types.is_fixed_size_list(field.type):
-            return int(field.type.list_size)
-        for value in meta.column(col).to_pylist():
-            if value is not None:
-                return len(value)
-        raise ValueError(f"lyric embedding column {col!r} holds no vectors")
+        assert col is not None
+        return lyric_embedding_dim(meta.column(col), col)
 
     def __len__(self) -> int:
         return len(self.segment_ids)

@@ -11,7 +11,10 @@ import numpy as np
 from chroma.modality import MODALITIES
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.dataset import DEFAULT_SAMPLE_RATE, SegmentDataset, make_loader
+from chroma_framework.data.labels import check_class_weights
+from chroma_framework.data.paths import metadata_path, open_metadata
 from chroma_framework.data.report import DataReport
+from chroma_framework.data.splits import SPLITS, read_splits
 from chroma_framework.data.transcribed_midi import TranscribedMidi, cache_path
 
 
@@ -25,6 +28,7 @@ class InspectResult:
     report: absence reasons and alignment flags.
     by_label: ``{head: {class: {"segments": n, "text": k, "audio": k, "midi": k}}}``.
     by_album: ``{album: {"segments": n, "text": k, "audio": k, "midi": k}}``.
+    by_split: ``{split: {"segments": n, "text": k, "audio": k, "midi": k}}`` (the split column, or by song).
     midi_sources: ``{"real": n, "transcribed": n}``: where the present MIDI came from.
     transcription: with ``data.transcribed_midi``, the cache's ``{"path", "ok", "absent": {reason: n}}``
         (``ok``: segments with transcribed MIDI, used or not by their split).
@@ -33,6 +37,7 @@ class InspectResult:
     report: DataReport
     by_label: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     by_album: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_split: dict[str, dict[str, int]] = field(default_factory=dict)
     midi_sources: dict[str, int] = field(default_factory=lambda: {"real": 0, "transcribed": 0})
     transcription: dict[str, Any] | None = None
 
@@ -41,6 +46,7 @@ class InspectResult:
             "report": self.report.to_dict(),
             "by_label": self.by_label,
             "by_album": self.by_album,
+            "by_split": self.by_split,
             "midi_sources": self.midi_sources,
             "transcription": self.transcription,
         }
@@ -50,7 +56,10 @@ def inspect_data(config: ChromaConfig, *, batch_size: int = 32, progress: bool =
     """Decode every segment once (audio kept at its own rate where possible) and tabulate coverage."""
     from tqdm.auto import tqdm
 
+    split_of = read_splits(config, config.training.seed)  # bad split values stop here, named with their counts
     dataset = SegmentDataset(config, audio_sample_rate=DEFAULT_SAMPLE_RATE, with_labels=_has_labels(config))
+    if dataset.labels is not None:
+        check_class_weights(config.training.loss.class_weights, dataset.label_vocab, str(metadata_path(config.data)))
     report = DataReport()
     sources: Counter[str] = Counter()
     present = np.zeros((len(dataset), len(MODALITIES)), dtype=bool)
@@ -73,15 +82,13 @@ def inspect_data(config: ChromaConfig, *, batch_size: int = 32, progress: bool =
     if dataset.albums is not None:
         albums = np.array([str(a) if a is not None else "<none>" for a in dataset.albums])
         result.by_album = {a: _tally(present[albums == a]) for a in sorted(set(albums.tolist()))}
+    splits = np.array([split_of[sid] for sid in dataset.segment_ids])
+    result.by_split = {s: _tally(present[splits == s]) for s in SPLITS if (splits == s).any()}
     return result
 
 
 def _has_labels(config: ChromaConfig) -> bool:
-    import pyarrow.parquet as pq
-
-    from chroma_framework.data.paths import existing_metadata_path
-
-    names = pq.read_schema(existing_metadata_path(config.data)).names
+    names = open_metadata(config.data).schema_arrow.names
     return all(h in names for h in config.data.labels)
 
 
@@ -114,6 +121,8 @@ def format_inspect(result: InspectResult) -> str:
         absent = ", ".join(f"{r} {n}" for r, n in t["absent"].items()) or "none"
         lines.append(f"  transcription cache {t['path']}: {t['ok']} with MIDI; no MIDI: {absent}")
     lines.append("")
+    if result.by_split:
+        lines += table("split", result.by_split) + [""]
     for head, rows in result.by_label.items():
         lines += table(head, rows) + [""]
     if result.by_album:

@@ -7,11 +7,11 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from chroma_framework.config.data import DataSection
 from chroma_framework.data.errors import DataError
-from chroma_framework.data.paths import data_section, existing_metadata_path
+from chroma_framework.data.paths import data_section, existing_metadata_path, open_metadata, read_columns
+from chroma_framework.data.segment_ids import segment_ids
 
 
 class LabelError(DataError):
@@ -63,15 +63,17 @@ def encode_labels(
         source: what ``table`` came from, for error messages.
 
     Raises:
-        LabelError: a column is missing, a value is null, or a value is not a known class, or a
-            soft-label row is not a distribution over the head's classes; the message names the
-            column and the segment.
+        LabelError: a column is missing, a value is null or empty (an empty string is not a class),
+            a value is not a known class, a head observed only one class (and ``data.label_classes``
+            does not name its classes), or a soft-label row is not a distribution over the head's
+            classes; the message names the column and the segment.
+        DataError: the segment ids are not usable (:func:`~chroma_framework.data.segment_ids.segment_ids`).
     """
     check_label_columns(table.schema, data, source)
     id_col = data.columns.segment_id
     if id_col not in table.column_names:
         raise LabelError(f"{source}: no segment id column {id_col!r} (data.columns.segment_id)")
-    ids = [str(s) for s in table.column(id_col).to_pylist()]
+    ids = segment_ids(table.column(id_col), source, id_col)
     fixed = dict(data.label_classes or {})
     fixed.update(vocab or {})
     labels: dict[str, np.ndarray] = {}
@@ -81,8 +83,19 @@ def encode_labels(
         for sid, value in zip(ids, values):
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 raise LabelError(f"{source}: segment {sid!r} has no value in label column {head!r}")
+            if isinstance(value, str) and not value.strip():
+                raise LabelError(
+                    f"{source}: segment {sid!r} has an empty value {value!r} in label column {head!r}; an empty "
+                    "string is not a class: give the segment its label, or drop the row"
+                )
         names = [str(v) for v in values]
         classes = list(fixed[head]) if head in fixed else sorted(set(names))
+        if len(classes) < 2:
+            raise LabelError(
+                f"{source}: label column {head!r} holds one class ({', '.join(map(repr, classes))}) in all "
+                f"{len(names)} segments; a head needs at least 2 classes (name them in data.label_classes.{head} "
+                "if the data lacks some)"
+            )
         lookup = {c: i for i, c in enumerate(classes)}
         encoded = np.empty(len(names), dtype=np.int64)
         for row, (sid, name) in enumerate(zip(ids, names)):
@@ -143,12 +156,30 @@ def read_labels(config: object, vocab: Mapping[str, list[str]] | None = None) ->
     """Read and encode the labels (and ``data.soft_labels`` targets) of every segment from the metadata parquet alone.
 
     Args:
-        config: a ``ChromaConfig`` or its ``DataSection``.
+        config: a ``ChromaConfig`` or its ``DataSection``; with a ``ChromaConfig``, the per-class weights of
+            ``training.loss.class_weights`` are checked against the classes found.
         vocab: fixed classes per head; values outside them raise :class:`LabelError`.
     """
     data = data_section(config)
     path = existing_metadata_path(data)
-    pf = pq.ParquetFile(path)
+    pf = open_metadata(data)
     check_label_columns(pf.schema_arrow, data, str(path))
-    table = pf.read(columns=[data.columns.segment_id, *label_columns(data)])
-    return encode_labels(table, data, vocab, source=str(path))
+    table = read_columns(pf, path, "metadata parquet", [data.columns.segment_id, *label_columns(data)])
+    labels = encode_labels(table, data, vocab, source=f"metadata parquet {path}")
+    loss = getattr(getattr(config, "training", None), "loss", None)
+    if loss is not None:
+        check_class_weights(loss.class_weights, labels.vocab, str(path))
+    return labels
+
+
+def check_class_weights(weights: object, vocab: Mapping[str, list[str]], source: str) -> None:
+    """Raise :class:`LabelError` when ``training.loss.class_weights`` gives a head another number of weights than it has classes."""
+    if not isinstance(weights, Mapping):
+        return
+    for head, values in weights.items():
+        classes = vocab.get(head)
+        if classes is not None and len(values) != len(classes):
+            raise LabelError(
+                f"training.loss.class_weights.{head} has {len(values)} weights, but head {head!r} has "
+                f"{len(classes)} classes in {source}: {', '.join(classes)} (one weight per class, in this order)"
+            )

@@ -19,6 +19,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chroma_framework.data.errors import DataError
+from chroma_framework.data.paths import open_parquet
+from chroma_framework.data.segment_ids import segment_ids
+
 logger = logging.getLogger(__name__)
 
 #: Uncompressed size of one row group's needed columns above which a warning is logged.
@@ -55,18 +59,23 @@ class MediaReader:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"media parquet {self.path} does not exist (data.media_path)")
-        pf = pq.ParquetFile(self.path, pre_buffer=False)
+        pf = open_parquet(self.path, "media parquet", "data.media_path", pre_buffer=False)
         names = pf.schema_arrow.names
         if id_column not in names:
-            raise ValueError(f"media parquet {self.path} has no segment id column {id_column!r}")
+            raise DataError(f"media parquet {self.path} has no segment id column {id_column!r}")
         #: The requested columns the file actually has.
         self.columns = [c for c in dict.fromkeys(columns) if c in names]
         self._schema = pa.schema([pf.schema_arrow.field(c) for c in self.columns])
-        self.index: dict[str, tuple[int, int]] = {}
-        for rg in range(pf.num_row_groups):
-            ids = pf.read_row_group(rg, columns=[id_column]).column(0).to_pylist()
-            for offset, sid in enumerate(ids):
-                self.index.setdefault(str(sid), (rg, offset))
+        #: Arrow type of the segment id column (checked against the metadata's).
+        self.id_type: pa.DataType = pf.schema_arrow.field(id_column).type
+        try:
+            groups = [pf.read_row_group(rg, columns=[id_column]).column(0) for rg in range(pf.num_row_groups)]
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"media parquet {self.path}: cannot read segment id column {id_column!r}: {exc}") from None
+        ids = segment_ids(pa.chunked_array(groups, self.id_type), f"media parquet {self.path}", id_column)
+        locations = [(rg, offset) for rg, group in enumerate(groups) for offset in range(len(group))]
+        #: ``segment_id -> (row_group, offset)``.
+        self.index: dict[str, tuple[int, int]] = dict(zip(ids, locations, strict=True))
         self._warn_large_row_groups(pf)
         self.cache_row_groups = max(1, int(cache_row_groups))
         self._pf: pq.ParquetFile | None = None
@@ -114,7 +123,10 @@ class MediaReader:
             batches = self._file().iter_batches(
                 batch_size=READ_BATCH_ROWS, row_groups=[rg], columns=self.columns, use_threads=False
             )
-            table = pa.Table.from_batches(list(batches), schema=self._schema)
+            try:
+                table = pa.Table.from_batches(list(batches), schema=self._schema)
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"media parquet {self.path}: cannot read row group {rg}: {exc}") from None
             self._cache[rg] = table
             while len(self._cache) > self.cache_row_groups:
                 self._cache.popitem(last=False)

@@ -6,7 +6,8 @@ import numpy as np
 import pyarrow as pa
 
 from chroma_framework.config.data import DataSection
-from chroma_framework.data.paths import data_section
+from chroma_framework.data.errors import DataError
+from chroma_framework.data.paths import data_section, existing_metadata_path, open_metadata, read_columns
 
 SPLITS = ("train", "val", "test")
 _ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val", "test": "test"}
@@ -31,21 +32,30 @@ def assign_splits(meta_table: pa.Table, config: object, seed: int) -> np.ndarray
     configured fractions of segments, so every song lies in exactly one split.
 
     Raises:
-        ValueError: a split value is null or unknown (names the segment).
+        DataError: split values that are null or not a split name, each listed with its count and
+            some of its segments.
     """
     data = data_section(config)
     ids = [str(s) for s in meta_table.column(data.columns.segment_id).to_pylist()]
     col = data.columns.split
     if col in meta_table.column_names:
-        out = np.empty(len(ids), dtype=object)
-        for row, (sid, value) in enumerate(zip(ids, meta_table.column(col).to_pylist())):
-            name = _ALIASES.get(str(value).strip().lower()) if value is not None else None
+        values = meta_table.column(col).to_pylist()
+        names = [_ALIASES.get(str(v).strip().lower()) if v is not None else None for v in values]
+        bad: dict[str, list[str]] = {}
+        for sid, value, name in zip(ids, values, names):
             if name is None:
-                raise ValueError(
-                    f"segment {sid!r}: split column {col!r} holds {value!r}; expected one of {', '.join(SPLITS)}"
-                )
-            out[row] = name
-        return out.astype(str)
+                bad.setdefault(repr(value), []).append(sid)
+        if bad:
+            found = "; ".join(
+                f"{value} in {len(sids)} segment(s) (e.g. {', '.join(map(repr, sids[:3]))})"
+                for value, sids in bad.items()
+            )
+            raise DataError(
+                f"split column {col!r} (data.columns.split) holds values that are not splits: {found}; use "
+                f"{', '.join(SPLITS)} (or {', '.join(a for a in _ALIASES if a not in SPLITS)}), or drop the column "
+                "to split by song with data.split"
+            )
+        return np.asarray(names, dtype=object).astype(str)
     songs = song_ids(meta_table, data)
     unique, inverse, counts = np.unique(
         np.asarray(songs, dtype=object).astype(str), return_inverse=True, return_counts=True
@@ -57,3 +67,18 @@ def assign_splits(meta_table: pa.Table, config: object, seed: int) -> np.ndarray
     song_split = np.empty(len(unique), dtype=object)
     song_split[order] = np.asarray(SPLITS, dtype=object)[np.searchsorted(bounds, midpoints, side="right")]
     return song_split[inverse].astype(str)
+
+
+def read_splits(config: object, seed: int) -> dict[str, str]:
+    """``{segment_id: split}`` of every metadata row (:func:`assign_splits` on the metadata parquet).
+
+    Raises:
+        DataError: as :func:`assign_splits`, or a metadata file that cannot be read.
+    """
+    data = data_section(config)
+    pf = open_metadata(data)
+    cols = data.columns
+    wanted = [c for c in dict.fromkeys([cols.segment_id, cols.split, cols.song]) if c in pf.schema_arrow.names]
+    table = read_columns(pf, existing_metadata_path(data), "metadata parquet", wanted)
+    ids = [str(s) for s in table.column(cols.segment_id).to_pylist()]
+    return dict(zip(ids, assign_splits(table, data, seed).tolist(), strict=True))
