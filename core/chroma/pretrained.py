@@ -25,7 +25,14 @@ _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".txt")
 HUB_PROBE_TIMEOUT = 3.0
 
 
-__all__ = ["PretrainedWeightsError", "load_pretrained", "offline_requested", "weights_identity"]
+__all__ = [
+    "PretrainedWeightsError",
+    "directory_digest",
+    "load_pretrained",
+    "local_directory",
+    "offline_requested",
+    "weights_identity",
+]
 
 
 class PretrainedWeightsError(OSError):

@@ -12,6 +12,7 @@ from chroma.lazy import lazy_getattr
 _LAZY = {
     "MelSpectrogram": "chroma.dsp.mel",
     "mel_filterbank": "chroma.dsp.mel",
+    "normalize_rows": "chroma.dsp.normalize",
     "resample": "chroma.dsp.resampling",
     "resample_batch": "chroma.dsp.resampling",
     "resampled_length": "chroma.dsp.resampling",
@@ -20,6 +21,7 @@ __all__ = list(_LAZY)
 
 if TYPE_CHECKING:
     from chroma.dsp.mel import MelSpectrogram, mel_filterbank
+    from chroma.dsp.normalize import normalize_rows
     from chroma.dsp.resampling import resample, resample_batch, resampled_length
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

@@ -28,6 +28,7 @@ FIRST_PARTY_PLUGINS: dict[str, FirstParty] = {
     "cnn": FirstParty("audio_encoder", "chroma-audio-cnn"),
     "clap": FirstParty("audio_encoder", "chroma-audio-clap"),
     "musicnn": FirstParty("audio_encoder", "chroma-audio-musicnn"),
+    "mert": FirstParty("audio_encoder", "chroma-audio-mert"),
     "wav2vec2": FirstParty("audio_encoder", "chroma-audio-wav2vec2"),
     "late": FirstParty("fusion", "chroma-fusion-late"),
     "early": FirstParty("fusion", "chroma-fusion-early"),

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_mean
-from chroma.dsp import resample_batch
+from chroma.dsp import normalize_rows, resample_batch
 from chroma.pretrained import load_pretrained, local_directory, weights_identity
 from chroma_audio_mert.checkpoint import CHECKPOINT_PATTERNS, checkpoint_directory, load_mert
 from chroma_audio_mert.plugin import MertAudioConfig
@@ -40,10 +40,9 @@ _SAVE_HINT = (
     "(config.json, preprocessor_config.json and model.safetensors; weights only as pytorch_model.bin are "
     "refused, see the plugin README)"
 )
+
+
 #: Variance floor of the feature extractor's zero-mean unit-variance normalisation.
-_NORM_EPS = 1e-7
-
-
 class MertAudioEncoder(Encoder):
     """Waveform ``[B, S]`` at 24 kHz -> ``pooled [B, hidden_size]`` and frames ``[B, T, hidden_size]`` at 75 Hz."""
 
@@ -126,17 +125,6 @@ class MertAudioEncoder(Encoder):
         counts = self.model._get_feat_extract_output_lengths(cast(torch.LongTensor, samples))
         return counts.clamp(min=0) * (samples > 0)
 
-    def _normalized(self, wave: Tensor, lengths: Tensor) -> Tensor:
-        """``[B, S]`` zero-mean unit-variance over each row's valid samples (if the checkpoint says so), zeros past them."""
-        valid = length_mask(lengths, wave.shape[-1]).to(wave.dtype)
-        wave = wave * valid
-        if not self.input.normalize:
-            return wave
-        count = lengths.clamp(min=1).to(wave.dtype)[:, None]
-        mean = wave.sum(dim=-1, keepdim=True) / count
-        var = ((wave - mean) * valid).pow(2).sum(dim=-1, keepdim=True) / count
-        return (wave - mean) / torch.sqrt(var + _NORM_EPS) * valid
-
     def _no_time_masks(self, wave: Tensor) -> Tensor | None:
         """All-false SpecAugment time masks when training on fewer frames than one mask span.
 
@@ -188,7 +176,7 @@ class MertAudioEncoder(Encoder):
         batch = resample_batch(batch.to(device), self.input.sample_rate)
         lengths = batch.lengths.clamp(min=0, max=batch.waveform.shape[-1])
         frames = self.frame_counts(lengths)
-        wave = self._normalized(batch.waveform, lengths)
+        wave = normalize_rows(batch.waveform, lengths, normalize=self.input.normalize)
         rows = torch.nonzero(frames > 0).flatten()
         size = wave.shape[0]
         width = int(frames.max()) if size else 0

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_mean
-from chroma.dsp import resample_batch
+from chroma.dsp import normalize_rows, resample_batch
 from chroma.pretrained import load_pretrained, weights_identity
 from chroma_audio_wav2vec2.plugin import Wav2Vec2AudioConfig
 
@@ -27,10 +27,9 @@ _SAVE_HINT = (
     "Wav2Vec2Model.from_pretrained(NAME).save_pretrained(DIR); "
     "Wav2Vec2FeatureExtractor.from_pretrained(NAME).save_pretrained(DIR)"
 )
+
+
 #: Variance floor of the extractor's zero-mean unit-variance normalisation.
-_NORM_EPS = 1e-7
-
-
 class Wav2Vec2AudioEncoder(Encoder):
     """Waveform ``[B, S]`` at 16 kHz -> ``pooled [B, hidden_size]`` and frames ``[B, T, hidden_size]`` (50 Hz)."""
 
@@ -54,6 +53,9 @@ class Wav2Vec2AudioEncoder(Encoder):
         }
         extractor = load_pretrained(Wav2Vec2FeatureExtractor.from_pretrained, config.pretrained_model, **common)
         self.model = load_pretrained(Wav2Vec2Model.from_pretrained, config.pretrained_model, **common)
+        # LayerDrop skips whole layers in training mode, and transformers then records no hidden state for them:
+        # layer indices and the learned layer mix would silently shift. Every layer always runs.
+        self.model.config.layerdrop = 0.0
         self.sample_rate = int(extractor.sampling_rate)
         self.normalize = bool(extractor.do_normalize)
         self.use_attention_mask = self.model.config.feat_extract_norm == "layer"
@@ -75,17 +77,6 @@ class Wav2Vec2AudioEncoder(Encoder):
         if self._identity is None:
             self._identity = weights_identity(self.config.pretrained_model, self.model, self.config.revision)
         return self._identity
-
-    def _normalized(self, wave: Tensor, lengths: Tensor) -> Tensor:
-        """``[B, S]`` zero-mean unit-variance over each row's valid samples, zeros past them."""
-        valid = length_mask(lengths, wave.shape[-1]).to(wave.dtype)
-        wave = wave * valid
-        if not self.normalize:
-            return wave
-        count = lengths.clamp(min=1).to(wave.dtype)[:, None]
-        mean = wave.sum(dim=-1, keepdim=True) / count
-        var = ((wave - mean) * valid).pow(2).sum(dim=-1, keepdim=True) / count
-        return (wave - mean) / torch.sqrt(var + _NORM_EPS) * valid
 
     def _hidden(self, wave: Tensor, lengths: Tensor) -> Tensor:
         """Selected hidden states ``[b, T, D]`` for rows that all have at least one frame."""
@@ -116,7 +107,7 @@ class Wav2Vec2AudioEncoder(Encoder):
         batch = resample_batch(batch.to(device), self.sample_rate)
         lengths = batch.lengths.clamp(min=0, max=batch.waveform.shape[-1])
         frames = self.model._get_feat_extract_output_lengths(lengths).clamp(min=0) * (lengths > 0)
-        wave = self._normalized(batch.waveform, lengths)
+        wave = normalize_rows(batch.waveform, lengths, normalize=self.normalize)
         rows = torch.nonzero(frames > 0).flatten()
         size = wave.shape[0]
         width = int(frames.max()) if size else 0
