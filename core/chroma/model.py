@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -155,7 +155,7 @@ class ChromaModel(nn.Module):
         Returns ``None`` when no row has it and the fusion reads no sequence of it; absent rows of the
         output are zeros.
         """
-        encoder = self.encoders[modality]
+        encoder = cast(Encoder, self.encoders[modality])
         needs_sequence = self.fusion.uses_sequences and encoder.returns_sequence
         if not bool(present.any()) and not needs_sequence:
             return None
@@ -175,7 +175,7 @@ class ChromaModel(nn.Module):
             ``None`` when no row is present and the fusion reads no sequence of it; zeros (and an all-invalid
             one-position sequence) at the absent rows otherwise.
         """
-        encoder = self.encoders[modality]
+        encoder = cast(Encoder, self.encoders[modality])
         index = prepared["rows"]
         if index.numel() == 0:
             if not (self.fusion.uses_sequences and encoder.returns_sequence):
