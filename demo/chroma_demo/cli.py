@@ -1,6 +1,7 @@
 """``chroma demo``: the framework's whole job on real music, with no data of your own.
 
-``chroma demo build-data`` only builds (or reuses) the demo data set.
+``chroma demo build-data`` only builds (or reuses) the demo data set; ``chroma demo build-structure DIR``
+writes the structure data set (:mod:`chroma_demo.structure`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = stages.add_parser("build-data", help="only build (or reuse) the demo data set")
     _add_build_options(build, suppress=True)
     build.set_defaults(func=run_build)
+    structure = stages.add_parser(
+        "build-structure",
+        help="write multi-section tracks with known boundaries, beat grids and energy (structure detection)",
+        description="Generate tracks whose sections change instrumentation, note density and loudness, render "
+        "them with the demo's synthesizer, and write them with their section boundaries, beat grid and BPM as "
+        "metadata columns in the two-parquet layout.",
+    )
+    structure.add_argument("out_dir", help="output directory")
+    structure.add_argument("--tracks", type=int, default=48, help="tracks to write (default: 48)")
+    structure.add_argument("--seed", type=int, default=0, help="seed of the build (default: 0)")
+    structure.add_argument("--sample-rate", type=int, default=16000, help="audio sample rate (default: 16000)")
+    structure.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    structure.set_defaults(func=run_build_structure)
 
 
 def _build(args: argparse.Namespace) -> DemoDataset:
@@ -90,6 +104,26 @@ def _build(args: argparse.Namespace) -> DemoDataset:
 
 def run_build(args: argparse.Namespace) -> int:
     _build(args)
+    return 0
+
+
+def run_build_structure(args: argparse.Namespace) -> int:
+    from chroma_demo.structure import StructureParams, write_structure_dataset
+    from chroma_framework.cli import CommandError
+
+    try:
+        params = StructureParams(tracks=args.tracks, seed=args.seed, sample_rate=args.sample_rate)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    dataset = write_structure_dataset(args.out_dir, params, progress=not args.no_progress)
+    summary = dataset.summary
+    print(
+        f"[demo] structure: {summary['tracks']} tracks, {summary['sections']} sections, {summary['seconds']:.0f} s "
+        f"of audio; splits {summary['splits']}",
+        flush=True,
+    )
+    print(f"[demo] structure: {dataset.metadata_path}", flush=True)
+    print(f"[demo] structure: {dataset.media_path}", flush=True)
     return 0
 
 
