@@ -31,8 +31,9 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse a YAML mapping safely (no Python objects); an empty file is ``{}``.
 
     Raises:
-        ConfigError: the file cannot be read, is not UTF-8 text, is not valid YAML, holds a key twice in
-            one mapping (YAML would silently keep the last), or its top level is not a mapping.
+        ConfigError: the file cannot be read, is not UTF-8 text, is not valid YAML (or nests too deeply),
+            holds a key twice in one mapping (YAML would silently keep the last), or its top level is not
+            a mapping.
     """
     path = Path(path)
     try:
@@ -47,17 +48,20 @@ def read_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}, line {line}); "
             "save the config as UTF-8"
         ) from None
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return {}
-        _reject_duplicate_keys(node, path)
-        data = loader.construct_document(node)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return {}
+            _reject_duplicate_keys(node, path)
+            data = loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+    except RecursionError:
+        raise ConfigError(f"{path}: YAML nested too deeply to be a config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
