@@ -20,10 +20,11 @@ class TranscribedMidiSection(Section):
     train_on: bool = True
     #: Use transcribed MIDI for test rows that lack real MIDI (evaluation reports them apart from real MIDI).
     evaluate_on: bool = False
-    #: basic-pitch onset posterior a note must reach to start.
-    onset_threshold: float = Field(default=0.5, gt=0, lt=1)
-    #: basic-pitch frame posterior a note must keep to continue.
-    frame_threshold: float = Field(default=0.3, gt=0, lt=1)
+    #: basic-pitch onset posterior a note must reach to start (basic-pitch's own default is 0.5; with frame
+    #: 0.4, 0.6 gave note F 0.46 instead of 0.31 on 30 rendered demo segments, benchmarks/transcription_cost.py).
+    onset_threshold: float = Field(default=0.6, gt=0, lt=1)
+    #: basic-pitch frame posterior a note must keep to continue (basic-pitch's own default is 0.3).
+    frame_threshold: float = Field(default=0.4, gt=0, lt=1)
     #: Shortest note kept, in milliseconds (basic-pitch's default is 127.7 ms, 11 frames).
     min_note_ms: float = Field(default=127.7, gt=0)
     #: Lowest note frequency kept, in Hz (``None``: no limit).

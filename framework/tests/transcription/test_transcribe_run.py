@@ -167,7 +167,7 @@ def test_rerun_reuses_and_changed_audio_or_thresholds_are_recomputed(segments: P
     assert all(new[s] == old[s] for s in EXPECTED if s != "a_melody")
 
     # Other thresholds: another provenance, so every segment is transcribed again.
-    strict = load_config(config_dict(segments, onset_threshold=0.7, frame_threshold=0.45))
+    strict = load_config(config_dict(segments, onset_threshold=0.75, frame_threshold=0.5))
     counting, _ = _run(strict)
     assert counting.calls == MODEL_CALLS
     assert {r.provenance for r in read_rows(result.path)} == {counting.provenance} != {old["b_chords"].provenance}
