@@ -388,6 +388,10 @@ class PluginRegistry:
                 )
             candidates = pinned
         if not candidates:
+            first_party = FIRST_PARTY_PLUGINS.get(name)
+            for r in self._unimported():
+                if first_party is not None and (first_party.kind, first_party.distribution) == (kind, r.distribution):
+                    raise PluginDisabledError(f"{kind} plugin {name!r}{where} from {r.provider} is {r.error}")
             raise UnknownPluginError(self._unknown_message(kind, name, where))
         selectable = [r for r in candidates if r.status != "disabled"]
         if not selectable:
@@ -438,6 +442,13 @@ class PluginRegistry:
             parts.append(
                 f"{len(failed)} plugin entry point(s) failed to load "
                 f"({', '.join(r.name for r in failed)}); see `chroma plugins --errors`."
+            )
+        unimported = self._unimported()
+        if unimported:
+            parts.append(
+                "Disabled, so not imported (one may provide it): "
+                + "; ".join(f"{r.provider} ({r.error})" for r in unimported)
+                + "."
             )
         return " ".join(parts)
 

@@ -267,3 +267,17 @@ def test_without_any_fusion_the_error_says_core_ships_none() -> None:
     message = str(info.value)
     assert "chroma-core ships no fusion plugin and every config selects one" in message
     assert "`pip install ./plugins/fusion_late`" in message and "not on the package index" in message
+
+
+def test_selecting_a_plugin_of_a_disabled_unimported_distribution_says_disabled(temp_dist, monkeypatch) -> None:
+    temp_dist("acme-broken", "0.1", {"broken": "acme_broken"}, {"acme_broken": BROKEN_IMPORT})
+    monkeypatch.setenv(DISABLE_ENV, "chroma-fusion-late,acme-broken")
+    registry = PluginRegistry.discover()
+    with pytest.raises(
+        PluginDisabledError, match=r"'late'.*from chroma-fusion-late .* is disabled by 'chroma-fusion-late'"
+    ):
+        registry.get("fusion", "late")
+    with pytest.raises(
+        UnknownPluginError, match=r"Disabled, so not imported \(one may provide it\): .*acme-broken 0\.1"
+    ):
+        registry.get("fusion", "acme_fusion")
