@@ -34,14 +34,15 @@ def spec(draw: st.DrawFn, kind: StreamKind | None = None, name: str = "s", group
 
 
 @st.composite
-def stamps(draw: st.DrawFn, start: float, rate: float, n_frames: int) -> np.ndarray:
-    """Strictly increasing seconds: random spacings (0.01-3 s), or grid frames give or take less than ``snap``."""
+def stamps(draw: st.DrawFn, start: float, rate: float, n_frames: int, max_gap: float) -> np.ndarray:
+    """Strictly increasing seconds: random spacings (mostly within ``max_gap``, some beyond), or grid frames give
+    or take less than ``snap``."""
     if draw(st.booleans()) and n_frames:
         k = np.array(sorted(draw(st.sets(st.integers(0, n_frames - 1), max_size=12))), dtype=np.float64)
         noise = draw(st.lists(st.sampled_from([-0.4, 0.0, 0.4]), min_size=len(k), max_size=len(k)))
         return start + k / rate + np.array(noise) * DEFAULT_SNAP  # on frames up to float noise (within snap)
-    steps = draw(st.lists(st.floats(0.01, 3.0), max_size=12))
-    return draw(st.floats(-2.0, 6.0)) + np.cumsum(steps) if steps else np.empty(0)
+    steps = draw(st.lists(st.floats(0.01, 1.2 * max_gap) | st.floats(0.01, 3.0), max_size=16))
+    return draw(st.floats(-1.0, 3.0)) + np.cumsum(steps) if steps else np.empty(0)
 
 
 def sample_values(draw: st.DrawFn, kind: StreamKind, n: int, dim: int) -> np.ndarray:
@@ -66,7 +67,7 @@ def case(draw: st.DrawFn, kind: StreamKind | None = None) -> Case:
     grid = FrameGrid.from_rate(segment_ids, starts, ends, rate)
     streams = []
     for s, segment in enumerate(segment_ids):
-        times = draw(stamps(float(starts[s]), rate, int(grid.lengths()[s])))
+        times = draw(stamps(float(starts[s]), rate, int(grid.lengths()[s]), stream_spec.max_gap))
         values = sample_values(draw, stream_spec.kind, len(times), stream_spec.dim)
         streams.append(FeatureStream(stream_spec, segment, times, values))
     return Case(StreamBatch.from_streams(stream_spec, segment_ids, streams), grid)

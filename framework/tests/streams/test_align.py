@@ -21,7 +21,7 @@ from chroma_framework.streams import (
     split_segments,
 )
 
-PROPERTY = settings(max_examples=60, deadline=None)
+PROPERTY = settings(max_examples=80, deadline=None)
 
 
 def _batch(spec: StreamSpec, samples: dict[str, tuple[list[float], list]]) -> StreamBatch:
