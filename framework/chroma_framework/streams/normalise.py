@@ -87,15 +87,16 @@ class StreamNormaliser:
             frames.setdefault(stream.spec.group, []).append(stream.values[stream.mask])
         groups = {}
         for group, (kind, dim) in check_groups(specs.values()).items():
-            stacked = np.concatenate(frames[group]).astype(np.float64)
+            count = sum(len(part) for part in frames[group])
             if kind is not StreamKind.CONTINUOUS:
-                groups[group] = GroupStats(kind, dim, frames=len(stacked))
+                groups[group] = GroupStats(kind, dim, frames=count)
                 continue
-            if not len(stacked):
+            if not count:
                 raise StreamValidationError(f"continuous feature group {group!r} has no available training frame")
-            mean = stacked.mean(axis=0)
-            std = np.maximum(stacked.std(axis=0), std_floor)
-            groups[group] = GroupStats(kind, dim, mean, std, len(stacked))
+            # Two passes in float64 over the parts (no concatenated copy of the group).
+            mean = sum(part.sum(axis=0, dtype=np.float64) for part in frames[group]) / count
+            var = sum(((part - mean) ** 2).sum(axis=0) for part in frames[group]) / count
+            groups[group] = GroupStats(kind, dim, mean, np.maximum(np.sqrt(var), std_floor), count)
         return cls(specs, groups, float(std_floor))
 
     def transform_values(self, spec: StreamSpec, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
