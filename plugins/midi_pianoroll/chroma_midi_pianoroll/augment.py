@@ -16,19 +16,17 @@ def shift_axis(x: Tensor, shift: Tensor, dim: int) -> Tensor:
         shift: ``[B]`` positive moves towards higher indices.
     """
     size = x.shape[dim]
-    source = torch.arange(size, device=x.device)[None, :] - shift[:, None].to(x.device)  # [B, size]
-    valid = (source >= 0) & (source < size)
-    view = [x.shape[0]] + [1] * (x.dim() - 1)
-    view[dim] = size
-    index = source.clamp(0, size - 1).view(view).expand_as(x)
-    keep = valid.view(view).expand_as(x)
-    return torch.where(keep, torch.gather(x, dim, index), torch.zeros_like(x))
+    out = torch.zeros_like(x)
+    for row, k in enumerate(shift.tolist()):
+        if abs(k) < size:
+            out[row].narrow(dim - 1, max(0, k), size - abs(k)).copy_(x[row].narrow(dim - 1, max(0, -k), size - abs(k)))
+    return out
 
 
-def _transposition(roll: Tensor, semitones: Tensor, pitched: Tensor) -> Tensor:
-    """``[B]`` shifts narrowed so no sounding pitched cell of a row leaves 0..127."""
-    sounding = roll[:, pitched].amax(dim=(1, 3)) > 0  # [B, 128]
-    pitches = torch.arange(128, device=roll.device)
+def _transposition(notes: Tensor, semitones: Tensor) -> Tensor:
+    """``[B]`` shifts narrowed so no sounding cell of ``notes`` ``[B, C, 128, T]`` leaves 0..127."""
+    sounding = notes.amax(dim=(1, 3)) > 0  # [B, 128]
+    pitches = torch.arange(128, device=notes.device)
     low = torch.where(sounding, pitches, torch.full_like(pitches, 127)).amin(dim=1)
     high = torch.where(sounding, pitches, torch.zeros_like(pitches)).amax(dim=1)
     return torch.minimum(torch.maximum(semitones, -low), 127 - high)
@@ -55,19 +53,23 @@ def augment_roll(
         fire = policy.draw(rows, policy.transpose_p)
         low, high = policy.transpose
         semitones = torch.randint(low, high + 1, (rows,), generator=policy.generator) * fire
-        pitched = torch.tensor([c != drum_channel for c in range(channels)], device=roll.device)
-        shift = _transposition(out, semitones.to(roll.device), pitched)
-        moved = shift_axis(out, shift, dim=2)
-        out = torch.where(pitched[None, :, None, None], moved, out)
+        pitched = [c for c in range(channels) if c != drum_channel]
+        notes = out[:, pitched]  # [B, C', 128, T]
+        shift = _transposition(notes, semitones.to(roll.device))
+        out = out.clone()
+        out[:, pitched] = shift_axis(notes, shift, dim=2)
     if velocity and policy.velocity_p > 0:
         fire = policy.draw(rows, policy.velocity_p, roll.device)
-        factor = torch.where(
-            fire, policy.uniform(rows, *policy.velocity, roll.device), torch.ones(rows, device=roll.device)
-        )
-        scaled = (out.float() * factor[:, None, None, None]).round().clamp(1, 127)
-        out = torch.where(out > 0, scaled, torch.zeros_like(scaled)).to(torch.uint8)
+        ones = torch.ones(rows, device=roll.device)
+        factor = torch.where(fire, policy.uniform(rows, *policy.velocity, roll.device), ones)
+        flat = out.reshape(rows, -1)
+        row, cell = torch.nonzero(flat, as_tuple=True)  # the sounding cells only (a roll is sparse)
+        scaled = (flat[row, cell].float() * factor[row]).round().clamp(1, 127).to(torch.uint8)
+        flat = flat.clone()
+        flat[row, cell] = scaled
+        out = flat.view_as(roll)
     if frames > 0 and policy.time_shift_p > 0:
         fire = policy.draw(rows, policy.time_shift_p)
         shift = torch.randint(-frames, frames + 1, (rows,), generator=policy.generator) * fire
-        out = shift_axis(out, shift.to(roll.device), dim=3)
+        out = shift_axis(out, shift, dim=3)
     return out
