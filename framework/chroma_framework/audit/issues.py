@@ -35,8 +35,8 @@ class LabelIssue:
     fold: int
 
 
-def find_issues(oof: OutOfFold, heads: list[str] | None = None) -> list[LabelIssue]:
-    """Every label issue cleanlab's ``find_label_issues`` finds, over ``heads`` (default all), ranked.
+def find_issues(oof: OutOfFold) -> list[LabelIssue]:
+    """Every label issue cleanlab's ``find_label_issues`` finds in any head, ranked.
 
     Issues are ordered by ``self_confidence`` ascending (the least believable label first), across
     heads; within one head this is cleanlab's own ``self_confidence`` ranking. A head with fewer than
@@ -45,8 +45,7 @@ def find_issues(oof: OutOfFold, heads: list[str] | None = None) -> list[LabelIss
     from cleanlab.filter import find_label_issues
 
     issues: list[LabelIssue] = []
-    for head in heads or list(oof.classes):
-        classes = oof.classes[head]
+    for head, classes in oof.classes.items():
         if len(classes) < 2:
             logger.warning("label audit: head %r has one class (%s); nothing to check", head, classes[0])
             continue
