@@ -17,7 +17,7 @@ class MidiFeaturesEncoder(Encoder):
 
     The columns and their order are :attr:`feature_names` (documented in
     :mod:`chroma_midi_features.layout`); ``output_dim = 62 + phase_bins + len(meter_divisions) +
-    len(percentiles)`` (91 by default). Rows without events give zeros. Values past a row's
+    len(percentiles) + 128 * programs`` (219 by default). Rows without events give zeros. Values past a row's
     length are never read, so padding and the other rows cannot change a row's features.
 
     Args:
@@ -26,7 +26,7 @@ class MidiFeaturesEncoder(Encoder):
 
     name = "midi_features"
     #: Bump whenever any output value changes: it keys precomputed-embedding caches.
-    version = "1"
+    version = "2"
     modality = "midi"
 
     templates: Tensor  # [24, 12] key profiles (buffers: follow .to(device), never saved)
@@ -38,7 +38,7 @@ class MidiFeaturesEncoder(Encoder):
     def __init__(self, config: MidiFeaturesConfig) -> None:
         super().__init__()
         self.config = config
-        layout = midi_feature_layout(config.phase_bins, config.meter_divisions, config.percentiles)
+        layout = midi_feature_layout(config.phase_bins, config.meter_divisions, config.percentiles, config.programs)
         #: Name of each output column, in order.
         self.feature_names: tuple[str, ...] = tuple(f.name for f in layout)
         self.output_dim = len(layout)
@@ -87,6 +87,7 @@ class MidiFeaturesEncoder(Encoder):
                 texture.velocity(notes),
                 texture.durations(notes),
                 texture.drums(notes),
+                *([texture.instrumentation(notes)] if cfg.programs else []),
             ],
             dim=1,
         )  # [B, output_dim]

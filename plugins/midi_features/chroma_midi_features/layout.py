@@ -20,6 +20,8 @@ polyphony           4      ``polyphony_mean`` (over the segment), ``polyphony_so
 velocity            4      ``velocity_mean``, ``velocity_std``, ``velocity_min``, ``velocity_max``
 duration            4      ``duration_mean``, ``duration_std``, ``duration_median``, ``duration_max`` (s)
 drums               2      ``drum_share`` (drum notes / notes), ``drum_density`` (drum notes/s)
+instrumentation     128    ``program_000`` .. ``program_127``: each General MIDI program's share of the
+                           pitched notes' duration (only with ``programs: true``, the default)
 ==================  =====  ==========================================================================
 
 Pitch classes, key, register, polyphony and duration read pitched notes only; velocity, density,
@@ -57,7 +59,7 @@ def _group(transform: Transform, *names: str) -> list[Feature]:
 
 
 def midi_feature_layout(
-    phase_bins: int, meter_divisions: tuple[int, ...], percentiles: tuple[float, ...]
+    phase_bins: int, meter_divisions: tuple[int, ...], percentiles: tuple[float, ...], programs: bool = True
 ) -> tuple[Feature, ...]:
     """Every output column in order (see the module docstring for the groups)."""
     return tuple(
@@ -77,4 +79,5 @@ def midi_feature_layout(
         + _group("log1p", "duration_mean", "duration_std", "duration_median", "duration_max")
         + _group("none", "drum_share")
         + _group("log1p", "drum_density")
+        + (_group("none", *(f"program_{p:03d}" for p in range(128))) if programs else [])
     )

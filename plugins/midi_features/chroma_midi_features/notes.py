@@ -18,7 +18,7 @@ class Notes:
         valid: bool, a real event.
         pitched: bool, a real non-drum event.
         drum: bool, a real drum event.
-        pitch, velocity, onset, duration, position: float32 columns (see ``MIDI_EVENT_FEATURES``);
+        pitch, velocity, onset, duration, position, program: float32 columns (see ``MIDI_EVENT_FEATURES``);
             ``duration`` is clipped at 0.
         seconds: the segment length the onsets are relative to.
     """
@@ -31,6 +31,7 @@ class Notes:
     onset: Tensor
     duration: Tensor
     position: Tensor
+    program: Tensor
     seconds: float
 
 
@@ -75,5 +76,6 @@ def read_notes(batch: MidiBatch) -> Notes:
         onset=column("onset"),
         duration=column("duration").clamp(min=0.0),
         position=column("position"),
+        program=column("program"),
         seconds=float(batch.duration),
     )

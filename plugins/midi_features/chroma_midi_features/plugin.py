@@ -23,6 +23,7 @@ class MidiFeaturesConfig(PluginConfig):
             (a chord, a spread attack). Groups are the "distinct onsets" of the rhythm features.
         percentiles: strictly increasing pitch percentiles in ``(0, 100)`` (linear interpolation,
             as ``numpy.percentile``).
+        programs: add the instrumentation group (128 General MIDI program shares).
     """
 
     normalize: bool = True
@@ -31,6 +32,7 @@ class MidiFeaturesConfig(PluginConfig):
     grid_tolerance: float = Field(default=1.0 / 64.0, gt=0.0, lt=0.5)
     onset_tolerance: float = Field(default=0.025, ge=0.0, le=0.5)
     percentiles: tuple[float, ...] = Field(default=(10.0, 25.0, 50.0, 75.0, 90.0), max_length=16)
+    programs: bool = True
 
     @field_validator("meter_divisions")
     @classmethod

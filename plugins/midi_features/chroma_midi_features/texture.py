@@ -1,4 +1,4 @@
-"""Texture features: polyphony and note durations (pitched notes), velocity and drum share (every note)."""
+"""Texture features: polyphony, note durations and instrumentation (pitched notes), velocity and drum share (every note)."""
 
 from __future__ import annotations
 
@@ -54,3 +54,20 @@ def drums(notes: Notes) -> Tensor:
     """``[B, 2]``: drum notes per note, and drum notes per second."""
     count = notes.drum.sum(dim=1).to(notes.onset.dtype)
     return torch.stack([ratio(count, notes.valid.sum(dim=1).to(count.dtype)), count / notes.seconds], dim=1)
+
+
+#: General MIDI programs.
+PROGRAMS = 128
+
+
+def instrumentation(notes: Notes) -> Tensor:
+    """``[B, 128]``: each General MIDI program's share of the pitched notes' total duration (sums to 1, or 0s).
+
+    Programs outside ``0..127`` are clipped into it. Instrumentation tells ensembles apart (voices, strings,
+    a solo fiddle), which other features such as register are often relative to.
+    """
+    program = notes.program.round().clamp(0, PROGRAMS - 1).long()
+    weight = torch.where(notes.pitched, notes.duration, 0.0)
+    shares = torch.zeros(program.shape[0], PROGRAMS, dtype=weight.dtype, device=weight.device)
+    shares.scatter_add_(1, program, weight)
+    return shares / shares.sum(dim=1, keepdim=True).clamp(min=1e-9)

@@ -26,13 +26,16 @@ def midi_bytes(
     drums: Sequence[Note] = (),
     tempo: float = 120.0,
     meter: tuple[int, int] = (4, 4),
+    programs: Sequence[int] = (),
 ) -> bytes:
-    """A standard MIDI file written by pretty_midi: one piano track per part, optional drum track."""
+    """A standard MIDI file written by pretty_midi: one track per part (General MIDI ``programs[i]``, default
+    piano), optional drum track."""
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo)
     pm.time_signature_changes.append(pretty_midi.TimeSignature(meter[0], meter[1], 0.0))
     tracks = [(notes, False) for notes in parts] + ([(drums, True)] if drums else [])
-    for notes, is_drum in tracks:
-        instrument = pretty_midi.Instrument(program=0, is_drum=is_drum)
+    for index, (notes, is_drum) in enumerate(tracks):
+        program = programs[index] if index < len(programs) and not is_drum else 0
+        instrument = pretty_midi.Instrument(program=program, is_drum=is_drum)
         for note in notes:
             pitch, start, end = note[:3]
             velocity = int(note[3]) if len(note) > 3 else 90

@@ -42,10 +42,11 @@ def _songs(seconds: float = 10.0) -> MidiBatch:
 def test_layout_names_every_column_once() -> None:
     encoder = MidiFeaturesEncoder(MidiFeaturesConfig())
     names = encoder.feature_names
-    assert encoder.output_dim == len(names) == 91 == len(set(names))
-    assert names[:2] == ("pitch_class_C", "pitch_class_C#") and names[-1] == "drum_density"
+    assert encoder.output_dim == len(names) == 91 + 128 == len(set(names))
+    assert names[:2] == ("pitch_class_C", "pitch_class_C#") and names[-129] == "drum_density"
+    assert names[-128:] == tuple(f"program_{p:03d}" for p in range(128))
     custom = MidiFeaturesEncoder(RAW)
-    assert custom.output_dim == 62 + 12 + 3 + 1
+    assert custom.output_dim == 62 + 12 + 3 + 1 + 128 * RAW.programs
     assert "meter_grid_3" in custom.feature_names and "pitch_p50" in custom.feature_names
     assert custom(_songs()).pooled.shape == (4, custom.output_dim)
 
@@ -53,12 +54,12 @@ def test_layout_names_every_column_once() -> None:
 def test_no_parameters_and_an_empty_state_dict() -> None:
     encoder = MidiFeaturesEncoder(MidiFeaturesConfig())
     assert list(encoder.parameters()) == [] and encoder.state_dict() == {}
-    assert encoder.name == "midi_features" and encoder.version == "1" and encoder.sample_rate is None
+    assert encoder.name == "midi_features" and encoder.version == "2" and encoder.sample_rate is None
 
 
 def test_registry_builds_it_by_name() -> None:
     encoder = get_registry().build_encoder("midi_encoder", "midi_features", {"phase_bins": 8})
-    assert isinstance(encoder, MidiFeaturesEncoder) and encoder.output_dim == 62 + 8 + 8 + 5
+    assert isinstance(encoder, MidiFeaturesEncoder) and encoder.output_dim == 62 + 8 + 8 + 5 + 128
 
 
 def test_plugin_module_imports_no_torch() -> None:

@@ -52,7 +52,7 @@ def _song(rng: np.random.Generator, write_midi) -> bytes:
             spread = 0.01 * i  # a rolled chord: within onset_tolerance, one onset group
             chords.append((root + interval, start + spread, start + 2.5 * beat, 70))
         drums.extend((36, start + k * beat, start + k * beat + 0.1, 100) for k in range(3))
-    return write_midi([melody, chords], drums=drums, tempo=100.0, meter=(3, 4))
+    return write_midi([melody, chords], drums=drums, tempo=100.0, meter=(3, 4), programs=(40, 52))
 
 
 def _reference(data: bytes, start: float, end: float) -> dict[str, float]:
@@ -62,7 +62,7 @@ def _reference(data: bytes, start: float, end: float) -> dict[str, float]:
     bar_ticks = downbeats[1] - downbeats[0]  # one meter and tempo throughout
     ticks_per_second = pm.resolution / pm.tick_to_time(pm.resolution)
 
-    notes = []  # (pitch, velocity, onset, duration, drum, bar position)
+    notes = []  # (pitch, velocity, onset, duration, drum, bar position, program)
     for instrument in pm.instruments:
         for n in instrument.notes:
             if n.start >= end or (n.end <= start and n.start < start):
@@ -70,7 +70,9 @@ def _reference(data: bytes, start: float, end: float) -> dict[str, float]:
             onset, offset = max(n.start, start), min(n.end, end)
             tick = pm.time_to_tick(n.start) if n.start >= start else start * ticks_per_second
             position = ((tick - downbeats[0]) / bar_ticks) % 1.0
-            notes.append((n.pitch, n.velocity, onset - start, offset - onset, instrument.is_drum, position))
+            notes.append(
+                (n.pitch, n.velocity, onset - start, offset - onset, instrument.is_drum, position, instrument.program)
+            )
     seconds = end - start
     pitched = [n for n in notes if not n[4]]
     out: dict[str, float] = {}
@@ -122,6 +124,10 @@ def _reference(data: bytes, start: float, end: float) -> dict[str, float]:
         profile[n[0] % 12] += n[3]
     profile /= profile.sum()
     out.update({f"pitch_class_{pc}": v for pc, v in zip(PITCH_CLASSES, profile)})
+    programs = np.zeros(128)
+    for n in pitched:
+        programs[n[6]] += n[3]
+    out.update({f"program_{p:03d}": v for p, v in enumerate(programs / programs.sum())})
     return out
 
 
@@ -133,6 +139,7 @@ def test_every_group_matches_a_per_note_loop_over_pretty_midi(
     ours = encode([data], end - start, CONFIG, start=start, end=end)[0]
     reference = _reference(data, start, end)
     assert reference["polyphony_max"] >= 4 and 0 < reference["drum_share"] < 1  # the song exercises both
+    assert 0 < reference["program_040"] < 1 and reference["program_040"] + reference["program_052"] == pytest.approx(1)
     mismatched = {k: (ours[k], v) for k, v in reference.items() if ours[k] != pytest.approx(v, **TOL)}
     assert not mismatched, mismatched
 
