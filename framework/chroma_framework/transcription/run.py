@@ -37,7 +37,9 @@ from chroma_framework.data.transcribed_midi import (
     transcription_section,
     write_rows,
 )
+from chroma_framework.transcription.model import basic_pitch_version
 from chroma_framework.transcription.transcriber import Transcriber, Transcription
+from chroma_framework.transcription.transcriber import provenance as provenance_of
 
 #: Segments whose real MIDI is checked per read while looking for candidates.
 SCAN_BATCH = 64
@@ -155,8 +157,19 @@ def run_transcribe(
 
     section = transcription_section(config.data)
     path = cache_path(config.data)
-    transcribe = transcriber if transcriber is not None else Transcriber(section)
-    tag = provenance if provenance is not None else str(getattr(transcribe, "provenance"))
+    if transcriber is None:
+        tag = provenance or provenance_of(basic_pitch_version(), section)
+    else:
+        tag = provenance or str(getattr(transcriber, "provenance", ""))
+        if not tag:
+            raise ValueError("run_transcribe: the transcriber has no provenance attribute; pass provenance=")
+    loaded: list[TranscribeFn] = [transcriber] if transcriber is not None else []
+
+    def transcribe(wave: np.ndarray, rate: int) -> Transcription:
+        if not loaded:  # basic-pitch loads only when a segment needs it (not on a rerun that reuses every row)
+            loaded.append(Transcriber(section))
+        return loaded[0](wave, rate)
+
     dataset = SegmentDataset(_real_midi_config(config), modalities=("audio", "midi"), with_labels=False)
     candidates = find_candidates(dataset)
 
