@@ -21,7 +21,15 @@ import chroma
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 #: Modules of the contract a plugin may import (the plugin-author API).
-PUBLIC_MODULES = {"chroma", "chroma.dsp", "chroma.midi", "chroma.pooling", "chroma.pretrained", "chroma.testing"}
+PUBLIC_MODULES = {
+    "chroma",
+    "chroma.dsp",
+    "chroma.midi",
+    "chroma.pooling",
+    "chroma.pretrained",
+    "chroma.testing",
+    "chroma.tonal",
+}
 
 
 def _plugin_packages() -> dict[str, Path]:

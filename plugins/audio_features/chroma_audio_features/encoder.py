@@ -7,10 +7,16 @@ from torch import Tensor
 
 from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_max
 from chroma.dsp import mel_filterbank, resample_batch
+from chroma.tonal import key_correlations, key_summary, key_templates
 from chroma_audio_features import cepstral, chromagram, rhythm, spectral, waveform
 from chroma_audio_features.bands import bin_frequencies, contrast_bands
 from chroma_audio_features.frames import frame_mean_std, power_to_db, valid_frames, zero_padding
-from chroma_audio_features.layout import frame_feature_names, frame_feature_scales, pooled_feature_names
+from chroma_audio_features.layout import (
+    PITCH_CLASSES,
+    frame_feature_names,
+    frame_feature_scales,
+    pooled_feature_names,
+)
 from chroma_audio_features.plugin import AudioFeaturesConfig
 
 
@@ -30,7 +36,7 @@ class AudioFeaturesEncoder(Encoder):
 
     name = "audio_features"
     #: Bump whenever any output value changes: it keys precomputed-embedding caches.
-    version = "1"
+    version = "2"
     modality = "audio"
 
     window: Tensor  # [n_fft] periodic Hann (buffers: follow .to(device), never saved)
@@ -40,6 +46,7 @@ class AudioFeaturesEncoder(Encoder):
     dct: Tensor  # [n_mels, n_mfcc]
     frame_scale: Tensor  # [C] normalize multipliers of the frame features
     prior: Tensor  # [lags] tempo prior weight of each autocorrelation lag searched
+    templates: Tensor  # [24, 12] Krumhansl-Kessler key profiles
 
     def __init__(self, config: AudioFeaturesConfig) -> None:
         super().__init__()
@@ -66,6 +73,7 @@ class AudioFeaturesEncoder(Encoder):
             "mel_fb": mel,
             "dct": cepstral.dct_matrix(config.n_mels, config.n_mfcc),
             "frame_scale": torch.tensor(scales if config.normalize else (1.0,) * len(scales)),
+            "templates": key_templates(),
             "prior": rhythm.tempo_prior(
                 config.frame_rate, config.tempo_lags, config.tempo_prior_bpm, config.tempo_prior_octaves
             ),
@@ -125,7 +133,8 @@ class AudioFeaturesEncoder(Encoder):
         peaks = masked_max(per_frame[..., [names.index("onset_strength"), names.index("rms")]], mask)  # [B, 2]
         bpm, strength = rhythm.tempo(envelope, mask, cfg.frame_rate, cfg.tempo_lags, self.prior)
         bpm = bpm / cfg.tempo_max_bpm if cfg.normalize else bpm
-        pooled = torch.cat([mean, std, peaks, torch.stack([bpm, strength], dim=1)], dim=1)
+        keys = key_correlations(mean[:, : len(PITCH_CLASSES)], self.templates)  # the mean chroma's key
+        pooled = torch.cat([mean, std, peaks, torch.stack([bpm, strength], dim=1), keys, key_summary(keys)], dim=1)
         pooled = torch.where(mask.any(dim=1, keepdim=True), pooled, 0.0)
         if not self.returns_sequence:
             return EncoderOutput(pooled=pooled)

@@ -25,8 +25,10 @@ feature                width                   definition (librosa's defaults)  
 The pooled vector is ``<feature>_mean`` for every frame feature, then ``<feature>_std`` (population,
 over the valid frames), then ``onset_strength_max``, ``rms_max``, ``tempo_bpm`` (dominant tempo of the
 onset-strength autocorrelation, weighted by a log-normal tempo prior; ``normalize``: ``/ tempo_max_bpm``;
-0 without a periodicity) and ``tempo_strength`` (the normalised autocorrelation at that tempo, in ``[0, 1]``):
-``2 C + 4`` columns (96 by default). Every normalisation is a fixed multiplier, so the pooled
+0 without a periodicity) and ``tempo_strength`` (the normalised autocorrelation at that tempo, in ``[0, 1]``),
+then the key of the mean chroma (:mod:`chroma.tonal`, Krumhansl-Schmuckler): ``key_major_C`` ..
+``key_minor_B`` (24 Pearson correlations with the rotated Krumhansl-Kessler profiles), ``key_clarity``
+and ``key_major_minus_minor``: ``2 C + 30`` columns (122 by default). Every normalisation is a fixed multiplier, so the pooled
 statistics of normalised frames are the normalised statistics.
 """
 
@@ -67,8 +69,14 @@ def frame_feature_scales(n_mfcc: int, contrast_bands: int, n_mels: int, sample_r
 
 #: Pooled columns after the per-frame means and standard deviations.
 SUMMARY: tuple[str, ...] = ("onset_strength_max", "rms_max", "tempo_bpm", "tempo_strength")
+#: The key columns of the mean chroma, after :data:`SUMMARY`.
+KEYS: tuple[str, ...] = (
+    *(f"key_{mode}_{pc}" for mode in ("major", "minor") for pc in PITCH_CLASSES),
+    "key_clarity",
+    "key_major_minus_minor",
+)
 
 
 def pooled_feature_names(frame_names: tuple[str, ...]) -> tuple[str, ...]:
     """Name of each pooled column, in order."""
-    return tuple(f"{n}_mean" for n in frame_names) + tuple(f"{n}_std" for n in frame_names) + SUMMARY
+    return tuple(f"{n}_mean" for n in frame_names) + tuple(f"{n}_std" for n in frame_names) + SUMMARY + KEYS

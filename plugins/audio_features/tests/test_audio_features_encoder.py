@@ -34,16 +34,17 @@ def test_contract_of_raw_pooled_features(plugin, check) -> None:
 def test_layout_names_every_column_once() -> None:
     encoder = AudioFeaturesEncoder(AudioFeaturesConfig())
     assert len(encoder.frame_feature_names) == encoder.sequence_dim == 46
-    assert encoder.output_dim == len(encoder.feature_names) == 2 * 46 + 4 == len(set(encoder.feature_names))
-    assert encoder.feature_names[0] == "chroma_C_mean" and encoder.feature_names[-1] == "tempo_strength"
+    assert encoder.output_dim == len(encoder.feature_names) == 2 * 46 + 4 + 26 == len(set(encoder.feature_names))
+    assert encoder.feature_names[0] == "chroma_C_mean" and encoder.feature_names[-27] == "tempo_strength"
+    assert encoder.feature_names[-1] == "key_major_minus_minor"
     small = AudioFeaturesEncoder(AudioFeaturesConfig.model_validate(SMALL))
-    assert small.sequence_dim == 20 + 8 + 3 and small.output_dim == 2 * small.sequence_dim + 4
+    assert small.sequence_dim == 20 + 8 + 3 and small.output_dim == 2 * small.sequence_dim + 4 + 26
 
 
 def test_defaults_no_parameters_and_registry() -> None:
     encoder = get_registry().build_encoder("audio_encoder", "audio_features", {})
     assert isinstance(encoder, AudioFeaturesEncoder)
-    assert encoder.sample_rate == 22050 and not encoder.returns_sequence and encoder.version == "1"
+    assert encoder.sample_rate == 22050 and not encoder.returns_sequence and encoder.version == "2"
     assert list(encoder.parameters()) == [] and encoder.state_dict() == {}
 
 

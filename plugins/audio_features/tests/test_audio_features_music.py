@@ -61,3 +61,20 @@ def test_the_tempo_prior_keeps_clicks_from_reading_at_half_tempo(kit) -> None:
     with_prior, without = (kit.encode(kit.clicks(120.0), tempo_prior_bpm=p)[0] for p in (120.0, None))
     assert with_prior["tempo_bpm"] == pytest.approx(120.0, rel=0.02)
     assert without["tempo_bpm"] == pytest.approx(60.0, rel=0.02)  # 2 periods fit the frame grid better
+
+
+def _midi_hz(note: int) -> float:
+    return 440.0 * 2 ** ((note - 69) / 12)
+
+
+def test_the_mean_chroma_finds_the_key_of_a_cadence(kit) -> None:
+    """I-IV-V-I in C major reads as C major; i-iv-V-i in A minor as A minor (key correlations of the mean chroma)."""
+    c_major = [(60, 64, 67), (65, 69, 72), (67, 71, 74), (60, 64, 67)]
+    a_minor = [(57, 60, 64), (62, 65, 69), (64, 68, 71), (57, 60, 64)]
+    keys = [f"key_{mode}_{pc}" for mode in ("major", "minor") for pc in PITCH_CLASSES]
+    for chords, expected, mode_sign in ((c_major, "key_major_C", 1), (a_minor, "key_minor_A", -1)):
+        audio = np.concatenate([kit.tone(tuple(_midi_hz(n) for n in chord), seconds=1.0) for chord in chords])
+        named = kit.encode(audio)[0]
+        assert max(keys, key=named.__getitem__) == expected
+        assert named["key_clarity"] == pytest.approx(named[expected])
+        assert np.sign(named["key_major_minus_minor"]) == mode_sign

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from chroma import Encoder, EncoderOutput, MidiBatch
+from chroma.tonal import key_correlations, key_summary, key_templates
 from chroma_midi_features import pitch, rhythm, texture
 from chroma_midi_features.layout import TRANSFORMS, midi_feature_layout
 from chroma_midi_features.notes import read_notes
@@ -42,7 +43,7 @@ class MidiFeaturesEncoder(Encoder):
         #: Name of each output column, in order.
         self.feature_names: tuple[str, ...] = tuple(f.name for f in layout)
         self.output_dim = len(layout)
-        self.register_buffer("templates", pitch.key_templates(), persistent=False)
+        self.register_buffer("templates", key_templates(), persistent=False)
         self.register_buffer("divisions", torch.tensor(config.meter_divisions, dtype=torch.float32), persistent=False)
         self.register_buffer(
             "quantiles", torch.tensor(config.percentiles, dtype=torch.float32) / 100.0, persistent=False
@@ -71,13 +72,13 @@ class MidiFeaturesEncoder(Encoder):
         cfg = self.config
         notes = read_notes(batch.to(self.templates.device))
         profile = pitch.pitch_class_profile(notes)
-        keys = pitch.key_correlations(profile, self.templates)
+        keys = key_correlations(profile, self.templates)
         onsets = rhythm.onset_groups(notes, cfg.onset_tolerance)
         raw = torch.cat(
             [
                 profile,
                 keys,
-                pitch.key_summary(keys),
+                key_summary(keys),
                 rhythm.phase_histogram(onsets, cfg.phase_bins),
                 rhythm.meter_grid(onsets, self.divisions, cfg.grid_tolerance),
                 rhythm.densities(notes, onsets),
