@@ -46,8 +46,27 @@ def _conv2d(in_channels: int, config: PianoRollConfig) -> tuple[nn.Module, int]:
     return net, c3 * pitch_bins * time_bins
 
 
+class _PitchClassProfile(nn.Module):
+    """Transposition-invariant key evidence: the roll folded to 12 pitch classes, averaged over time, matched
+    against ``filters`` learned circular 12-bin profiles at every rotation (max and mean over rotations)."""
+
+    def __init__(self, in_channels: int, filters: int) -> None:
+        super().__init__()
+        self.profiles = nn.Conv1d(in_channels, filters, kernel_size=12, padding=11, padding_mode="circular")
+        self.width = 2 * filters
+
+    def forward(self, roll: Tensor) -> Tensor:
+        """``roll [B, C, 128, T]`` -> ``[B, 2 * filters]``."""
+        b, c, _, t = roll.shape
+        folded = torch.nn.functional.pad(roll, (0, 0, 0, 4)).view(b, c, 11, 12, t).sum(dim=2).mean(dim=-1)
+        folded = folded / folded.sum(dim=-1, keepdim=True).clamp(min=1e-6)  # [B, C, 12] pitch-class profile
+        match = torch.relu(self.profiles(folded)[..., :12])  # [B, filters, 12 rotations]
+        return torch.cat([match.amax(dim=-1), match.mean(dim=-1)], dim=-1)
+
+
 class _PitchChannelsConv(nn.Module):
-    """``[B, C, 128, T]`` -> pitches as ``C * 128`` channels -> three 1-D conv blocks -> mean and max over time."""
+    """``[B, C, 128, T]`` -> pitches as ``C * 128`` channels -> three 1-D conv blocks -> mean and max over time,
+    plus (``pitch_class_filters > 0``) a :class:`_PitchClassProfile` of the roll."""
 
     def __init__(self, in_channels: int, config: PianoRollConfig) -> None:
         super().__init__()
@@ -62,12 +81,16 @@ class _PitchChannelsConv(nn.Module):
             nn.Conv1d(c2, c3, kernel_size=3, padding=1),
             nn.ReLU(),
         )
-        self.width = 2 * c3
+        self.keys = _PitchClassProfile(in_channels, config.pitch_class_filters) if config.pitch_class_filters else None
+        self.width = 2 * c3 + (self.keys.width if self.keys is not None else 0)
 
     def forward(self, roll: Tensor) -> Tensor:
-        """``roll [B, C, 128, T]`` -> ``[B, 2 * c3]`` (mean then max over time)."""
+        """``roll [B, C, 128, T]`` -> ``[B, width]`` (mean then max over time, then the pitch-class profile)."""
         h = self.blocks(roll.flatten(1, 2))  # [B, c3, ceil(T / 4)]
-        return torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=-1)
+        parts = [h.mean(dim=-1), h.amax(dim=-1)]
+        if self.keys is not None:
+            parts.append(self.keys(roll))
+        return torch.cat(parts, dim=-1)
 
 
 class PianoRollEncoder(Encoder):

@@ -23,6 +23,8 @@ class PianoRollConfig(PluginConfig):
         architecture: ``conv1d`` (default: pitches as channels, 1-D convolutions over time, mean and
             max pooled; about 20x cheaper than D2 and what learns in minutes on a CPU) or ``conv2d``
             (design D2: 3x3 convolutions over pitch x time and an average-pool grid).
+        pitch_class_filters: ``conv1d`` only: learned circular pitch-class profiles matched at all 12
+            rotations of the segment's pitch-class histogram (transposition-invariant key evidence; 0: none).
         channels: output channels of the three conv blocks.
         pool: ``conv2d`` only: ``(pitch bins, time bins)`` of the final average pool (D2: 4 x 4). More
             pitch bins keep register finer than D2's 32-semitone bands (at most 32).
@@ -36,6 +38,7 @@ class PianoRollConfig(PluginConfig):
     drums: Literal["separate", "merge", "drop"] = "separate"
     onsets: bool = True
     architecture: Literal["conv1d", "conv2d"] = "conv1d"
+    pitch_class_filters: int = Field(default=16, ge=0)
     channels: tuple[PositiveInt, PositiveInt, PositiveInt] = (32, 64, 128)
     pool: tuple[Annotated[int, Field(ge=1, le=32)], PositiveInt] = (4, 4)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
