@@ -28,9 +28,7 @@ class MissingModalityEmbedding(nn.Module):
     def __init__(self, input_dims: Mapping[str, int], strategy: str = "learned_null") -> None:
         super().__init__()
         if strategy not in MISSING_STRATEGIES:
-            raise ValueError(
-                f"missing: unknown strategy {strategy!r}; expected one of {', '.join(MISSING_STRATEGIES)}"
-            )
+            raise ValueError(f"missing: unknown strategy {strategy!r}; expected one of {', '.join(MISSING_STRATEGIES)}")
         self.strategy = strategy
         self.input_dims = dict(input_dims)
         self.null = nn.ParameterDict()
@@ -56,18 +54,14 @@ class MissingModalityEmbedding(nn.Module):
             ``{modality: [B, dim]}`` with absent rows set to the null embedding.
         """
         if modality_mask.dim() != 2 or modality_mask.shape[1] != len(MODALITIES):
-            raise ValueError(
-                f"modality_mask must be [batch, {len(MODALITIES)}] bool, got {tuple(modality_mask.shape)}"
-            )
+            raise ValueError(f"modality_mask must be [batch, {len(MODALITIES)}] bool, got {tuple(modality_mask.shape)}")
         out: dict[str, Tensor] = {}
         for name, dim in self.input_dims.items():
             if name not in embeddings:
                 raise ValueError(f"fusion input is missing the {name!r} embedding")
             emb = embeddings[name]
             if emb.dim() != 2 or emb.shape[1] != dim or emb.shape[0] != modality_mask.shape[0]:
-                raise ValueError(
-                    f"{name} embedding must be [{modality_mask.shape[0]}, {dim}], got {tuple(emb.shape)}"
-                )
+                raise ValueError(f"{name} embedding must be [{modality_mask.shape[0]}, {dim}], got {tuple(emb.shape)}")
             present = modality_mask[:, modality_index(name)].unsqueeze(1)
             # where() rather than arithmetic so NaN/inf in absent slots never leak.
             out[name] = torch.where(present, emb, self.null_embedding(name, emb.shape[0], emb))

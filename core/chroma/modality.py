@@ -23,6 +23,4 @@ def modality_index(name: str) -> int:
     try:
         return MODALITIES.index(name)
     except ValueError:
-        raise ValueError(
-            f"unknown modality {name!r}; expected one of {', '.join(MODALITIES)}"
-        ) from None
+        raise ValueError(f"unknown modality {name!r}; expected one of {', '.join(MODALITIES)}") from None

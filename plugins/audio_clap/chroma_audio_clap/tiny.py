@@ -15,15 +15,28 @@ def save_tiny_clap(directory: str | Path, *, fused: bool = False, seed: int = 0)
     from transformers import ClapConfig, ClapFeatureExtractor, ClapModel
 
     audio = {
-        "num_mel_bins": 64, "spec_size": 256, "patch_size": 4, "patch_stride": 4, "window_size": 8,
-        "depths": [1, 1], "num_attention_heads": [2, 2], "patch_embeds_hidden_size": 16, "hidden_size": 32,
-        "projection_dim": 512, "enable_fusion": fused,
+        "num_mel_bins": 64,
+        "spec_size": 256,
+        "patch_size": 4,
+        "patch_stride": 4,
+        "window_size": 8,
+        "depths": [1, 1],
+        "num_attention_heads": [2, 2],
+        "patch_embeds_hidden_size": 16,
+        "hidden_size": 32,
+        "projection_dim": 512,
+        "enable_fusion": fused,
     }
     if fused:
         audio["fusion_type"] = "aff_2d"
     text = {
-        "vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
-        "intermediate_size": 37, "max_position_embeddings": 64, "projection_dim": 512,
+        "vocab_size": 100,
+        "hidden_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 37,
+        "max_position_embeddings": 64,
+        "projection_dim": 512,
     }
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
