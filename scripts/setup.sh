@@ -11,7 +11,7 @@ fi
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --disable-pip-version-check torch==2.13.0
 # The contract, the framework (with the test tools), the demo and every plugin, editable.
-editable=(-e "./core[testing]" -e "./framework[plots,test]")
+editable=(-e "./core[testing]" -e "./framework[plots,test,transcription]")
 # A plugin's own test extra (reference implementations its tests compare against) comes along.
 for project in plugins/*/pyproject.toml; do
     dir="$(dirname "$project")"
@@ -23,4 +23,7 @@ editable+=(-e ./demo)
 # The musicnn plugin reads the checkpoint files of musicnn 0.1.0 (never imported); its metadata pulls TensorFlow 1,
 # so it is installed without dependencies.
 "$PY" -m pip install -q --disable-pip-version-check --no-deps musicnn==0.1.0
+# chroma transcribe runs basic-pitch's ONNX model (the transcription extra has its light dependencies); its
+# metadata pulls TensorFlow, so it too is installed without dependencies.
+"$PY" -m pip install -q --disable-pip-version-check --no-deps basic-pitch==0.4.0
 echo "chroma: environment ready in $VENV"
