@@ -39,6 +39,7 @@ def config(root: Path, device: str, mode: str, precision: str) -> object:
                 "midi": {"augmentations": {"transpose": {"p": 0.5}}},
             },
             "model": {
+                "text_encoder": {"type": "precomputed", "dim": 32},
                 "audio_encoder": {"type": "cnn", "frozen": not trainable},
                 "midi_encoder": {"type": "piano_roll", "frozen": not trainable},
                 "fusion": {"strategy": "cross_attention", "hidden_dim": 128},

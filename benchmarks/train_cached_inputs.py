@@ -98,7 +98,9 @@ def bare_loop(config, epochs: int) -> list[float]:  # noqa: ANN001
 
 
 def augmentation_cost(config) -> tuple[float, float, int]:  # noqa: ANN001
-    """``(CPU ms per batch of 32 MIDI rows, of 32 audio rows, rows)`` of tensor-level augmentation."""
+    """``(CPU ms per batch of 32 MIDI rows, of 32 audio rows, rows)`` of tensor-level augmentation (one thread)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     caches = open_caches(config)
     model = build_model(config, {h: ["a", "b", "c"] for h in config.data.labels}, {"text": 1})
     out = []
@@ -123,6 +125,7 @@ def augmentation_cost(config) -> tuple[float, float, int]:  # noqa: ANN001
         for _ in range(20):
             model.encoders[modality].augment_prepared(inputs, policy)
         out.append(1000 * (time.process_time() - start) / 20)
+    torch.set_num_threads(threads)
     return out[0], out[1], 32
 
 
