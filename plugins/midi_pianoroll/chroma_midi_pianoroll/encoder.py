@@ -66,6 +66,7 @@ class _PitchClassProfile(nn.Module):
 
 class _PitchChannelsConv(nn.Module):
     """``[B, C, 128, T]`` -> pitches as ``C * 128`` channels -> three 1-D conv blocks -> mean and max over time,
+    plus per channel the mean cell value and the fraction of frames where it is active (density, onset rate),
     plus (``pitch_class_filters > 0``) a :class:`_PitchClassProfile` of the roll."""
 
     def __init__(self, in_channels: int, config: PianoRollConfig) -> None:
@@ -82,12 +83,13 @@ class _PitchChannelsConv(nn.Module):
             nn.ReLU(),
         )
         self.keys = _PitchClassProfile(in_channels, config.pitch_class_filters) if config.pitch_class_filters else None
-        self.width = 2 * c3 + (self.keys.width if self.keys is not None else 0)
+        self.width = 2 * c3 + (self.keys.width if self.keys is not None else 0) + 2 * in_channels
 
     def forward(self, roll: Tensor) -> Tensor:
         """``roll [B, C, 128, T]`` -> ``[B, width]`` (mean then max over time, then the pitch-class profile)."""
         h = self.blocks(roll.flatten(1, 2))  # [B, c3, ceil(T / 4)]
-        parts = [h.mean(dim=-1), h.amax(dim=-1)]
+        active = (roll.amax(dim=2) > 0).to(roll.dtype)  # [B, C, T] frames where a channel sounds (or starts)
+        parts = [h.mean(dim=-1), h.amax(dim=-1), roll.mean(dim=(2, 3)), active.mean(dim=-1)]
         if self.keys is not None:
             parts.append(self.keys(roll))
         return torch.cat(parts, dim=-1)
