@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from chroma.contracts import AudioBatch, Encoder, EncoderOutput, FusionModule, MidiBatch, TextBatch
 from chroma.heads import ClassificationHeads
 from chroma.modality import MODALITIES, modality_index
+from chroma.standardize import InputStandardizer
 
 
 @dataclass
@@ -106,6 +107,9 @@ class ChromaModel(nn.Module):
         modality_dropout: per-sample, per-modality drop probability in training mode.
         frozen_encoders: modalities whose encoders get no gradients and stay in eval mode.
         head_dropout: dropout before the heads.
+        standardize: modalities whose pooled inputs (precomputed embeddings or frozen-encoder outputs) pass
+            an :class:`~chroma.standardize.InputStandardizer` before the fusion; fit it with
+            :meth:`fit_standardizers` on training rows.
     """
 
     def __init__(
@@ -116,6 +120,7 @@ class ChromaModel(nn.Module):
         modality_dropout: float = 0.15,
         frozen_encoders: Collection[str] = (),
         head_dropout: float = 0.0,
+        standardize: Collection[str] = (),
     ) -> None:
         super().__init__()
         if not 0 <= modality_dropout < 1:
@@ -137,10 +142,28 @@ class ChromaModel(nn.Module):
         self.frozen_encoders = frozenset(frozen_encoders)
         for modality in self.frozen_encoders:
             self.encoders[modality].requires_grad_(False)
+        unknown = sorted(set(standardize) - set(self.modalities))
+        if unknown:
+            raise ValueError(f"standardize names modalities the fusion does not take: {unknown}")
+        self.standardizers = nn.ModuleDict(
+            {m: InputStandardizer(fusion.input_dims[m]) for m in self.modalities if m in standardize}
+        )
         used = torch.tensor([m in self.modalities for m in MODALITIES])
         self.register_buffer("used_modalities", used, persistent=False)
         #: What a builder needs to rebuild this model (filled by ``chroma_framework.model_build``).
         self.build_info: dict[str, Any] = {}
+
+    def fit_standardizers(self, rows: Mapping[str, Tensor]) -> None:
+        """Fit each standardised modality given in ``rows`` on ``rows[modality] [N, D]``: its training rows where
+        it is present. A standardised modality left out stays the identity.
+
+        Raises:
+            ValueError: rows that cannot be fitted (fewer than two, wrong width, non-finite).
+        """
+        for modality, standardizer in self.standardizers.items():
+            if modality in rows:
+                target = cast(InputStandardizer, standardizer)
+                target.fit(rows[modality].to(target.mean.device))
 
     def train(self, mode: bool = True) -> ChromaModel:
         """Like :meth:`nn.Module.train`, but frozen encoders always stay in eval mode."""
@@ -239,6 +262,7 @@ class ChromaModel(nn.Module):
                 )
         if self.training and self.modality_dropout > 0:
             mask = drop_modalities(mask, self.modality_dropout, generator)
-        fused = self.fusion(embeddings, mask, sequences or None)
+        inputs = {m: self.standardizers[m](e) if m in self.standardizers else e for m, e in embeddings.items()}
+        fused = self.fusion(inputs, mask, sequences or None)
         logits = self.heads(fused.hidden)
         return ModelOutput(logits, fused.hidden, dict(fused.weights), embeddings, mask)

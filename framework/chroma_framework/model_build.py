@@ -119,6 +119,7 @@ def build_model(
         modality_dropout=model_cfg.modality_dropout,
         frozen_encoders=frozen,
         head_dropout=model_cfg.head_dropout,
+        standardize=[m for m in dims if m in precomputed] if model_cfg.standardize_inputs else (),
     )
     fusion_record = registry.get("fusion", fusion_cfg.strategy, fusion_cfg.provider)
     model.build_info = {

@@ -55,6 +55,9 @@ class ModelSection(Section):
     modality_dropout: float = Field(default=0.15, ge=0, lt=1)
     #: Dropout on the fused representation before the classification heads.
     head_dropout: float = Field(default=0.0, ge=0, lt=1)
+    #: Standardise each precomputed embedding feature with training-split mean and std before the fusion
+    #: (fitted when training starts, saved with the run, applied at scoring).
+    standardize_inputs: bool = True
     #: Train on these modalities only (e.g. ``[text]`` for the text-only baseline).
     modalities: list[Literal["text", "audio", "midi"]] = Field(
         default_factory=lambda: ["text", "audio", "midi"], min_length=1

@@ -273,5 +273,10 @@ class PrecomputedSource:
     def train_labels(self) -> dict[str, Tensor]:
         return {h: y.cpu() for h, y in self.splits["train"].labels.items()}
 
+    def train_embeddings(self) -> dict[str, Tensor]:
+        """``{modality: [N_m, D]}`` precomputed embeddings of the training rows where each modality is present."""
+        train = self.splits["train"]
+        return {m: e[train.mask[:, modality_index(m)]] for m, e in train.embeddings.items()}
+
     def albums(self, split: str) -> list[str | None]:
         return list(self.splits[split].albums)

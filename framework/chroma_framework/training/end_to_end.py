@@ -88,6 +88,10 @@ class DatasetSource:
         dataset = self.dataset("train")
         return {h: torch.from_numpy(dataset.label_array(h)) for h in self.classes}
 
+    def train_embeddings(self) -> dict[str, Tensor]:
+        """None: end to end, every modality comes through an encoder (nothing to standardise up front)."""
+        return {}
+
     def albums(self, split: str) -> list[str | None]:
         albums = self.dataset(split).albums
         return list(albums) if albums is not None else [None] * self.split_size(split)

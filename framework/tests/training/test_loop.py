@@ -26,7 +26,7 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_learnable_embeddings(tmp_path_factory.mktemp("fastpath"), 400, DIMS, seed=3, separation=1.5)
 
 
-def make_config(root: Path, **training: object) -> object:
+def make_config(root: Path, standardize_inputs: bool = True, **training: object) -> object:
     base = {
         "epochs": 3,
         "batch_size": 32,
@@ -39,7 +39,10 @@ def make_config(root: Path, **training: object) -> object:
     return load_config(
         {
             "data": {"root": str(root)},
-            "model": {"fusion": {"strategy": "late", "hidden_dim": 16, "mlp_dims": [32], "project_dim": 8}},
+            "model": {
+                "fusion": {"strategy": "late", "hidden_dim": 16, "mlp_dims": [32], "project_dim": 8},
+                "standardize_inputs": standardize_inputs,
+            },
             "training": base,
         }
     )
@@ -162,8 +165,9 @@ def test_text_only_baseline_uses_text_alone(data_root: Path, tmp_path: Path) -> 
 
 def test_imbalanced_modality_triggers_a_learning_rate_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     root = write_learnable_embeddings(tmp_path / "data", 200, DIMS, seed=1, scale={"audio": 1000.0})
+    config = make_config(root, standardize_inputs=False, epochs=1, grad_clip=None)  # raw scales reach the fusion
     with caplog.at_level("WARNING", logger="chroma_framework.training.grad_monitor"):
-        result = train(make_config(root, epochs=1, grad_clip=None), tmp_path / "run")
+        result = train(config, tmp_path / "run")
     warnings = read_records(result.run_dir, "warning")
     assert warnings and all(w["dominant"] == "audio" and w["ratio"] >= 10 for w in warnings)
     assert "learning_rate" in warnings[0]["message"]
@@ -176,3 +180,21 @@ def test_balanced_modalities_do_not_warn(data_root: Path, tmp_path: Path) -> Non
     result = train(config, tmp_path / "run")
     assert read_records(result.run_dir, "grad_norm")
     assert read_records(result.run_dir, "warning") == []
+
+
+def test_standardisation_is_fitted_on_training_rows_and_scores_the_same_after_load_run(tmp_path: Path) -> None:
+    """The audio embeddings are 1000x larger; the run standardises them with train-split statistics it saves."""
+    from chroma_framework.scoring.run import load_run
+    from chroma_framework.training.data import load_precomputed
+
+    root = write_learnable_embeddings(tmp_path / "data", 200, DIMS, seed=1, scale={"audio": 1000.0})
+    config = make_config(root, epochs=2)
+    result = train(config, tmp_path / "run")
+    tensors = model_tensors(result.run_dir)
+    data = load_precomputed(config)
+    train_audio = data.splits["train"].embeddings["audio"][data.splits["train"].mask[:, 1]]
+    torch.testing.assert_close(tensors["standardizers.audio.mean"], train_audio.mean(dim=0))
+    assert bool(tensors["standardizers.audio.fitted"]) and float(tensors["standardizers.audio.std"].mean()) > 100
+    loaded = load_run(result.run_dir).model.standardizers["audio"]
+    torch.testing.assert_close(loaded.mean, train_audio.mean(dim=0))
+    torch.testing.assert_close(loaded.std, train_audio.std(dim=0, unbiased=False).clamp(min=1e-3))
