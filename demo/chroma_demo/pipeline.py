@@ -61,21 +61,21 @@ def _stage(number: int, total: int, name: str, fn: Callable[[], Any]) -> Any:
 
 
 def comparison_lines(evaluation: Any) -> list[str]:
-    """Text table: per head, text-only baseline vs fused accuracy and macro-F1 on the test split, and MIDI-only.
-
-    The MIDI-only columns keep only MIDI and are measured on every test row that has MIDI (the inference
-    case: scoring generated MIDI).
-    """
+    """Text table per head: text-only baseline vs fused on the test split, then on the test rows with MIDI the
+    fused model (every modality they have) vs MIDI only (the inference case: scoring generated MIDI)."""
     heads = evaluation.baseline["heads"]
-    midi = evaluation.available.get("midi", {})
+    midi_only = evaluation.available.get("midi", {})
+    fused_midi = evaluation.with_modality.get("midi", {})
     width = max(len(h) for h in heads)
     lines = [
         f"{'head':<{width}}  {'text-only acc':>13}  {'fused acc':>9}  {'gain':>6}  "
-        f"{'text-only F1':>12}  {'fused F1':>8}  {'gain':>6}  {'MIDI-only acc':>13}  {'MIDI-only F1':>12}"
+        f"{'text-only F1':>12}  {'fused F1':>8}  {'gain':>6}  {'MIDI rows: fused':>16}  {'MIDI-only':>9}"
     ]
     for head, d in heads.items():
-        m = midi.get(head)
-        midi_cols = f"{m.accuracy:>13.3f}  {m.macro_f1:>12.3f}" if m is not None else f"{'-':>13}  {'-':>12}"
+        m, f = midi_only.get(head), fused_midi.get(head)
+        midi_cols = (
+            f"{f.accuracy:>16.3f}  {m.accuracy:>9.3f}" if m is not None and f is not None else f"{'-':>16}  {'-':>9}"
+        )
         lines.append(
             f"{head:<{width}}  {d['baseline_accuracy']:>13.3f}  {d['accuracy']:>9.3f}  {d['accuracy_gain']:>+6.3f}  "
             f"{d['baseline_macro_f1']:>12.3f}  {d['macro_f1']:>8.3f}  {d['macro_f1_gain']:>+6.3f}  {midi_cols}"

@@ -61,13 +61,17 @@ class LossSection(Section):
     class_weights: Literal["none", "auto"] | dict[str, list[float]] = "none"
     #: Soft targets: probability mass spread uniformly over the other classes.
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    #: Auxiliary single-modality losses, ``{modality: weight}``: each training batch is also classified with
+    #: only that modality kept (the others get their null embeddings), on the rows that have it, and the loss
+    #: is added with the weight. ``{midi: 1.0}`` trains the MIDI-only path the model serves at inference.
+    unimodal: dict[Literal["text", "audio", "midi"], float] = Field(default_factory=dict)
 
-    @field_validator("head_weights")
+    @field_validator("head_weights", "unimodal")
     @classmethod
     def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
         bad = {k: v for k, v in value.items() if v < 0}
         if bad:
-            raise ValueError(f"head weights must be >= 0, got {bad}")
+            raise ValueError(f"weights must be >= 0, got {bad}")
         return value
 
 

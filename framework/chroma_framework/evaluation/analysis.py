@@ -9,6 +9,8 @@
   on every row that has the kept modalities (e.g. MIDI-only over all MIDI rows),
   which rests on many more rows;
 * **degradation**: all rows with each modality dropped in turn, against all available;
+* **rows with a modality**: all available modalities on the rows that have a given one (e.g. the
+  fused model on the MIDI rows, the same rows the MIDI-only cell is measured on);
 * **fusion weights**: mean gate/attention weights per natural presence pattern,
   when the fusion exposes per-row weights;
 * **baseline**: per-head gain over another run (e.g. the text-only baseline)
@@ -26,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from chroma.modality import MODALITIES
+from chroma.modality import MODALITIES, modality_index
 from chroma_framework.evaluation.midi_provenance import midi_sources, provenance_metrics
 from chroma_framework.metrics import HeadMetrics, all_head_metrics
 from chroma_framework.predict import Predictions, predict
@@ -69,6 +71,7 @@ class Evaluation:
     complete_rows: int
     available: dict[str, dict[str, HeadMetrics]]
     available_rows: dict[str, int]
+    with_modality: dict[str, dict[str, HeadMetrics]]
     degradation: dict[str, dict[str, HeadMetrics]]
     weights: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     baseline: dict[str, Any] | None = None
@@ -88,6 +91,7 @@ class Evaluation:
             "natural_missingness": nested(self.natural),
             "subset_matrix": {"complete_case_rows": self.complete_rows, "subsets": nested(self.subsets)},
             "available_subset_matrix": {"rows": self.available_rows, "subsets": nested(self.available)},
+            "rows_with_modality": nested(self.with_modality),
             "degradation": nested(self.degradation),
             "fusion_weights": self.weights,
             "baseline": self.baseline,
@@ -201,6 +205,11 @@ def evaluate(run: Run, split: str = "test", baseline: Run | None = None) -> Eval
         complete_rows=int(complete.sum()),
         available=available,
         available_rows=available_rows,
+        with_modality={
+            m: _metrics(full.take(natural_mask[:, modality_index(m)]), classes)
+            for m in run.modalities
+            if bool(natural_mask[:, modality_index(m)].any())
+        },
         degradation=degradation,
         weights=_mean_weights(full),
         predictions=full,

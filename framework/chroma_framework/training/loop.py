@@ -25,17 +25,18 @@ from torch import Tensor, nn
 
 from chroma import __version__
 from chroma.errors import ConfigError
+from chroma.modality import modality_index
 from chroma.model import ChromaModel
 from chroma.plugins.registry import PluginRegistry
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.config.training import ScheduleSection
 from chroma_framework.data.report import DataReport
-from chroma_framework.metrics import all_head_metrics, summary
+from chroma_framework.metrics import IGNORE_INDEX, all_head_metrics, summary
 from chroma_framework.model_build import build_model
 from chroma_framework.predict import predict, to_device
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training import run_dir as rd
-from chroma_framework.training.data import effective_modalities
+from chroma_framework.training.data import effective_modalities, subset_mask
 from chroma_framework.training.early_stopping import EarlyStopping
 from chroma_framework.training.grad_monitor import GradMonitor
 from chroma_framework.training.losses import MultiHeadLoss
@@ -285,6 +286,20 @@ class Trainer:
         desc = f"epoch {self.epoch + 1}/{self.training.epochs}"
         yield from tqdm(batches, total=self.source.num_train_batches(), desc=desc, leave=False, dynamic_ncols=True)
 
+    def _unimodal_loss(self, batch: Mapping[str, Any]) -> Tensor:
+        """Weighted sum of ``training.loss.unimodal``'s single-modality losses on ``batch`` (0 without any)."""
+        total = torch.zeros((), device=self.device)
+        for modality, weight in self.training.loss.unimodal.items():
+            present = batch["modality_mask"][:, modality_index(modality)]
+            if weight == 0 or modality not in self.model.modalities or not bool(present.any()):
+                continue
+            solo = {**batch, "modality_mask": batch["modality_mask"] & subset_mask([modality]).to(self.device)}
+            labels = {h: torch.where(present, y, IGNORE_INDEX) for h, y in batch["label"].items()}
+            out = self.model(solo)
+            loss, _ = self.loss_fn(out.logits, labels, batch.get("soft_label"))
+            total = total + weight * loss
+        return total
+
     def _train_epoch(self, log: MetricsLog) -> float:
         self.model.train()
         accum = self.training.grad_accumulation
@@ -306,6 +321,7 @@ class Trainer:
                 if watch:
                     self.monitor.retain_inputs(out.embeddings, out.modality_mask)
                 loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
+                loss = loss + self._unimodal_loss(batch)
             self.scaler.scale(loss / accum).backward()
             epoch_loss += loss.detach()
             window_loss += loss.detach()

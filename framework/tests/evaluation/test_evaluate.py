@@ -84,6 +84,7 @@ def test_missing_modality_matrix_and_natural_missingness(runs: dict[str, Path]) 
     assert result.available_rows["midi"] == midi_rows > result.complete_rows
     assert all(m.support == midi_rows for m in result.available["midi"].values())
     assert result.available_rows["text+audio+midi"] == result.complete_rows
+    assert all(m.support == midi_rows for m in result.with_modality["midi"].values())
     torch.testing.assert_close(
         torch.tensor([m.accuracy for m in result.available["text+audio+midi"].values()]),
         torch.tensor([m.accuracy for m in result.subsets["text+audio+midi"].values()]),

@@ -198,3 +198,28 @@ def test_standardisation_is_fitted_on_training_rows_and_scores_the_same_after_lo
     loaded = load_run(result.run_dir).model.standardizers["audio"]
     torch.testing.assert_close(loaded.mean, train_audio.mean(dim=0))
     torch.testing.assert_close(loaded.std, train_audio.std(dim=0, unbiased=False).clamp(min=1e-3))
+
+
+def test_unimodal_loss_trains_the_midi_only_path(tmp_path: Path) -> None:
+    """With ``loss.unimodal: {midi: 1}`` the MIDI-only logits are fitted on the MIDI rows; without it they are not."""
+    root = write_learnable_embeddings(tmp_path / "data", 240, DIMS, seed=3)
+    solo_losses = []
+    for weights in ({}, {"midi": 1.0}):
+        config = make_config(root, epochs=6, loss={"unimodal": weights}, early_stopping={"patience": 100})
+        result = train(config, tmp_path / f"run-{len(weights)}")
+        from chroma_framework.scoring.run import load_run
+        from chroma_framework.training.data import load_precomputed, subset_mask
+
+        model = load_run(result.run_dir).model.eval()
+        train_split = load_precomputed(config).splits["train"]
+        has_midi = train_split.mask[:, 2]
+        mask = train_split.mask & subset_mask(["midi"])
+        with torch.no_grad():
+            logits = model({"modality_mask": mask, "embeddings": train_split.embeddings}).logits
+        solo_losses.append(
+            sum(
+                float(torch.nn.functional.cross_entropy(logits[h][has_midi], y[has_midi]))
+                for h, y in train_split.labels.items()
+            )
+        )
+    assert solo_losses[1] < solo_losses[0]
