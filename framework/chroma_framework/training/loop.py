@@ -293,7 +293,13 @@ class Trainer:
             present = batch["modality_mask"][:, modality_index(modality)]
             if weight == 0 or modality not in self.model.modalities or not bool(present.any()):
                 continue
-            solo = {**batch, "modality_mask": batch["modality_mask"] & subset_mask([modality]).to(self.device)}
+            solo = {
+                **batch,
+                "modality_mask": batch["modality_mask"] & subset_mask([modality]).to(self.device),
+                # Given embeddings are inputs, not parameters: detached, the gradient monitor keeps measuring
+                # what the main loss sends to each modality.
+                "embeddings": {m: e.detach() for m, e in (batch.get("embeddings") or {}).items()},
+            }
             labels = {h: torch.where(present, y, IGNORE_INDEX) for h, y in batch["label"].items()}
             out = self.model(solo)
             loss, _ = self.loss_fn(out.logits, labels, batch.get("soft_label"))
