@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from chroma_framework.config.base import Section
+from chroma_framework.config.streams import StreamsSection
 from chroma_framework.config.transcription import TranscribedMidiSection
 
 
@@ -113,6 +114,8 @@ class DataSection(Section):
     precompute: PrecomputeSection = Field(default_factory=PrecomputeSection)
     #: MIDI transcribed from audio for segments without MIDI (``chroma transcribe``); ``None``: real MIDI only.
     transcribed_midi: TranscribedMidiSection | None = None
+    #: Time-aligned feature streams (``chroma data validate-features``); ``None``: none declared.
+    streams: StreamsSection | None = None
 
     @model_validator(mode="after")
     def _soft_labels_name_heads(self) -> DataSection:
