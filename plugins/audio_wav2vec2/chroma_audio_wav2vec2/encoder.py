@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from chroma import AudioBatch, Encoder, EncoderOutput, length_mask, masked_mean
 from chroma.dsp import normalize_rows, resample_batch
+from chroma.pooling import frames_of_rows
 from chroma.pretrained import load_pretrained, weights_identity
 from chroma_audio_wav2vec2.plugin import Wav2Vec2AudioConfig
 
@@ -108,19 +109,7 @@ class Wav2Vec2AudioEncoder(Encoder):
         lengths = batch.lengths.clamp(min=0, max=batch.waveform.shape[-1])
         frames = self.model._get_feat_extract_output_lengths(lengths).clamp(min=0) * (lengths > 0)
         wave = normalize_rows(batch.waveform, lengths, normalize=self.normalize)
-        rows = torch.nonzero(frames > 0).flatten()
-        size = wave.shape[0]
-        width = int(frames.max()) if size else 0
-        seq = wave.new_zeros(size, max(width, 1), self.output_dim)
-        if self.use_attention_mask and rows.numel():
-            trimmed = int(lengths[rows].max())
-            hidden = self._hidden(wave[rows, :trimmed], lengths[rows])
-            seq[rows, : hidden.shape[1]] = hidden.to(seq.dtype)
-        else:
-            for length in torch.unique(lengths[rows]).tolist():
-                group = rows[lengths[rows] == length]
-                hidden = self._hidden(wave[group, :length], lengths[group])
-                seq[group, : hidden.shape[1]] = hidden.to(seq.dtype)
-        mask = length_mask(frames, seq.shape[1])
-        seq = seq * mask[..., None]
+        seq, mask = frames_of_rows(
+            self._hidden, wave, lengths, frames, self.output_dim, masked_batch=self.use_attention_mask
+        )
         return EncoderOutput(pooled=masked_mean(seq, mask), sequence=seq, sequence_mask=mask)

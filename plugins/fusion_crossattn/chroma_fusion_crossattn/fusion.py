@@ -72,11 +72,9 @@ class CrossAttentionFusion(FusionModule):
 
     Args:
         config: :class:`~chroma_fusion_crossattn.plugin.CrossAttentionFusionConfig`.
-        input_dims: pooled width per modality.
-        hidden_dim: output width.
-        missing: ``"learned_null"`` or ``"zero"``.
-        sequence_dims: width of each modality's optional encoder sequence; a
-            sequence for a modality not listed here is an error.
+        dims: pooled width per modality, output width, missing-modality strategy and the width of each
+            modality's optional encoder sequence (:class:`chroma.FusionDims`); a sequence for a modality
+            without a sequence width is an error.
     """
 
     name = "cross_attention"

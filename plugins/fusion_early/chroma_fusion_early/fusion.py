@@ -35,10 +35,8 @@ class EarlyFusion(FusionModule):
 
     Args:
         config: :class:`~chroma_fusion_early.plugin.EarlyFusionConfig`.
-        input_dims: pooled width per modality.
-        hidden_dim: output width.
-        missing: ``"learned_null"`` or ``"zero"``.
-        sequence_dims: unused (early fusion reads pooled embeddings only).
+        dims: pooled width per modality, output width and missing-modality strategy
+            (:class:`chroma.FusionDims`); its sequence widths are unused (early fusion reads pooled embeddings only).
     """
 
     name = "early"

@@ -39,10 +39,8 @@ class GatedFusion(FusionModule):
 
     Args:
         config: :class:`~chroma_fusion_gated.plugin.GatedFusionConfig`.
-        input_dims: pooled width per modality.
-        hidden_dim: output width.
-        missing: ``"learned_null"`` or ``"zero"``.
-        sequence_dims: unused (gated fusion reads pooled embeddings only).
+        dims: pooled width per modality, output width and missing-modality strategy
+            (:class:`chroma.FusionDims`); its sequence widths are unused (gated fusion reads pooled embeddings only).
     """
 
     name = "gated"

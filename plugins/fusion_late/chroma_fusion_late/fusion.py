@@ -29,10 +29,8 @@ class LateFusion(FusionModule):
 
     Args:
         config: :class:`~chroma_fusion_late.plugin.LateFusionConfig`.
-        input_dims: pooled width per modality.
-        hidden_dim: output width.
-        missing: ``"learned_null"`` or ``"zero"``.
-        sequence_dims: unused (late fusion reads pooled embeddings only).
+        dims: pooled width per modality, output width and missing-modality strategy
+            (:class:`chroma.FusionDims`); its sequence widths are unused (late fusion reads pooled embeddings only).
     """
 
     name = "late"
