@@ -1,0 +1,271 @@
+"""Reading declared streams (``data.streams``) into :class:`StreamBatch` es, :class:`FeatureStream` s and a
+:class:`FrameGrid`.
+
+Sources: a metadata parquet column pair ``X_times`` (list<double>) + ``X_values`` (list<list<float>>, or
+list<float> for ``dim: 1``) per segment, or a CSV/parquet side file of one row per sample matched to segments by a
+name column. Rows are read all at once through the Arrow list offsets; no Python loop runs per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from chroma_framework.config.data import DataSection
+from chroma_framework.config.streams import StreamSourceSection, StreamsSection
+from chroma_framework.streams.grid import FrameGrid
+from chroma_framework.streams.report import ReportOptions
+from chroma_framework.streams.spec import StreamSpec, StreamValidationError
+from chroma_framework.streams.stream import FeatureStream, StreamBatch
+
+
+def spec_of(source: StreamSourceSection) -> StreamSpec:
+    """The :class:`StreamSpec` a config entry declares."""
+    return StreamSpec(source.name, source.kind, source.dim, source.group or "", source.max_gap)  # type: ignore[arg-type]
+
+
+def report_options(section: StreamsSection) -> ReportOptions:
+    """The report thresholds of ``data.streams``."""
+    return ReportOptions(section.gap_threshold, section.gap_warning, section.interpolation_warning)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One stream's samples for ``S`` segments as read, not yet checked against its spec.
+
+    Attributes:
+        spec: the declared stream.
+        segment_ids: ``S`` ids in metadata order.
+        offsets: ``[S + 1]`` int64 timestamp offsets per segment.
+        timestamps: ``[N]`` float64 seconds.
+        value_offsets: ``[S + 1]`` int64 offsets of value rows per segment (differ from ``offsets`` where a
+            segment has another number of value rows than of timestamps).
+        values: ``[M * ...]`` float64 flat values; row ``r`` is ``values[row_starts[r]:row_starts[r + 1]]``.
+        row_starts: ``[M + 1]`` int64.
+        dims: ``[S]`` int64 values per row of each segment (``spec.dim`` where it has no rows).
+    """
+
+    spec: StreamSpec
+    segment_ids: tuple[str, ...]
+    offsets: np.ndarray
+    timestamps: np.ndarray
+    value_offsets: np.ndarray
+    values: np.ndarray
+    row_starts: np.ndarray
+    dims: np.ndarray
+
+    def batch(self) -> StreamBatch:
+        """The strict :class:`StreamBatch` (raises on any problem, naming the stream and segment)."""
+        counts = np.diff(self.offsets) != np.diff(self.value_offsets)
+        wrong_dim = (self.dims != self.spec.dim) & (np.diff(self.value_offsets) > 0)
+        bad = np.flatnonzero(counts | wrong_dim)
+        if len(bad):
+            s = int(bad[0])
+            raise StreamValidationError(
+                "; ".join(_shape_problems(self, s)), stream=self.spec.name, segment=self.segment_ids[s]
+            )
+        return StreamBatch(
+            self.spec, self.segment_ids, self.offsets, self.timestamps, self.values.reshape(-1, self.spec.dim)
+        )
+
+    def streams(self) -> list[FeatureStream]:
+        """One :class:`FeatureStream` per segment with samples, as given (for the validation report)."""
+        out = []
+        for s in np.flatnonzero((np.diff(self.offsets) > 0) | (np.diff(self.value_offsets) > 0)).tolist():
+            lo, hi = self.value_offsets[s], self.value_offsets[s + 1]
+            flat = self.values[self.row_starts[lo] : self.row_starts[hi]]
+            out.append(
+                FeatureStream(
+                    self.spec,
+                    self.segment_ids[s],
+                    self.timestamps[self.offsets[s] : self.offsets[s + 1]],
+                    flat.reshape(hi - lo, int(self.dims[s])),
+                )
+            )
+        return out
+
+
+def _shape_problems(samples: Samples, s: int) -> list[str]:
+    n_times = int(samples.offsets[s + 1] - samples.offsets[s])
+    n_rows = int(samples.value_offsets[s + 1] - samples.value_offsets[s])
+    found = [f"{n_times} timestamps but {n_rows} value rows"] if n_times != n_rows else []
+    if n_rows and samples.dims[s] != samples.spec.dim:
+        found.append(
+            f"dimension mismatch: {int(samples.dims[s])} values per sample, group {samples.spec.group!r} "
+            f"declares dim {samples.spec.dim}"
+        )
+    return found
+
+
+def _list_column(table: pa.Table, column: str, what: str) -> pa.ListArray:
+    if column not in table.column_names:
+        raise StreamValidationError(f"{what}: the metadata has no column {column!r}")
+    array = table.column(column).combine_chunks()
+    if not pa.types.is_list(array.type) and not pa.types.is_large_list(array.type):
+        raise StreamValidationError(f"{what}: column {column!r} must be list-valued per segment, got {array.type}")
+    return array
+
+
+def _offsets(array: pa.ListArray) -> np.ndarray:
+    lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
+    return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+
+
+def _floats(array: pa.Array, column: str) -> np.ndarray:
+    try:
+        return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise StreamValidationError(f"column {column!r} does not hold numbers ({exc})") from None
+
+
+def read_column(table: pa.Table, segment_ids: tuple[str, ...], source: StreamSourceSection) -> Samples:
+    """``source.column``'s ``_times`` and ``_values`` columns of the metadata ``table`` (one row per segment).
+
+    Raises:
+        StreamValidationError: a column is absent, not list-valued or not numeric, or a segment's value rows
+            have different lengths (named with the column and segment).
+    """
+    spec = spec_of(source)
+    what = f"stream {spec.name!r}"
+    times_col, values_col = f"{source.column}_times", f"{source.column}_values"
+    times = _list_column(table, times_col, what)
+    values = _list_column(table, values_col, what)
+    offsets, value_offsets = _offsets(times), _offsets(values)
+    rows = values.flatten()
+    if pa.types.is_list(rows.type) or pa.types.is_large_list(rows.type):
+        row_starts = _offsets(rows)
+        flat = _floats(rows.flatten(), values_col)
+    else:
+        row_starts = np.arange(len(rows) + 1, dtype=np.int64)
+        flat = _floats(rows, values_col)
+    row_dims = np.diff(row_starts)
+    dims = np.full(len(segment_ids), spec.dim, dtype=np.int64)
+    has_rows = np.diff(value_offsets) > 0
+    starts = value_offsets[:-1][has_rows]
+    if len(starts):
+        low = np.minimum.reduceat(row_dims, starts)
+        high = np.maximum.reduceat(row_dims, starts)
+        ragged = np.flatnonzero(low != high)
+        if len(ragged):
+            s = int(np.flatnonzero(has_rows)[ragged[0]])
+            raise StreamValidationError(
+                f"column {values_col!r} holds value rows of different lengths "
+                f"({int(low[ragged[0]])} to {int(high[ragged[0]])})",
+                stream=spec.name,
+                segment=segment_ids[s],
+            )
+        dims[has_rows] = low
+    return Samples(
+        spec, segment_ids, offsets, _floats(times.flatten(), times_col), value_offsets, flat, row_starts, dims
+    )
+
+
+def read_side_file(path: Path, segment_ids: tuple[str, ...], source: StreamSourceSection) -> Samples:
+    """A CSV or parquet file of one row per sample: ``name_column``, ``time_column``, ``value_columns``.
+
+    Rows keep their file order inside a segment (so unordered stamps are reported, not sorted away).
+
+    Raises:
+        FileNotFoundError: the file is absent.
+        StreamValidationError: a column is absent or not numeric, or rows name segments the metadata lacks.
+    """
+    spec = spec_of(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"stream {spec.name!r}: side file {path} does not exist")
+    table = pa_csv.read_csv(path) if path.suffix == ".csv" else pq.read_table(path)
+    needed = [source.name_column, source.time_column, *source.value_columns]
+    absent = [column for column in needed if column not in table.column_names]
+    if absent:
+        raise StreamValidationError(
+            f"side file {path} has no column(s) {', '.join(map(repr, absent))} "
+            f"(it has {', '.join(table.column_names)})",
+            stream=spec.name,
+        )
+    names = pc.cast(table.column(source.name_column), pa.string())
+    position = pc.index_in(names, value_set=pa.array(segment_ids, pa.string())).to_numpy(zero_copy_only=False)
+    unknown = np.flatnonzero(np.isnan(position.astype(np.float64)))
+    if len(unknown):
+        raise StreamValidationError(
+            f"side file {path}: {len(unknown)} row(s) name segments the metadata lacks, first "
+            f"{names[int(unknown[0])].as_py()!r} in {source.name_column!r} (row {int(unknown[0])})",
+            stream=spec.name,
+        )
+    position = position.astype(np.int64)
+    order = np.argsort(position, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(position, minlength=len(segment_ids)), dtype=np.int64)])
+    timestamps = _floats(table.column(source.time_column).combine_chunks(), source.time_column)[order]
+    columns = [_floats(table.column(c).combine_chunks(), c) for c in source.value_columns]
+    values = np.stack(columns, axis=1)[order].reshape(-1)
+    row_starts = np.arange(0, len(values) + 1, spec.dim, dtype=np.int64)
+    dims = np.full(len(segment_ids), spec.dim, dtype=np.int64)
+    return Samples(spec, segment_ids, offsets, timestamps, offsets, values, row_starts, dims)
+
+
+@dataclass(frozen=True)
+class StreamInputs:
+    """Every declared stream of a dataset as read, with the target grid."""
+
+    specs: tuple[StreamSpec, ...]
+    samples: tuple[Samples, ...]
+    grid: FrameGrid
+
+    def streams(self) -> list[FeatureStream]:
+        return [stream for samples in self.samples for stream in samples.streams()]
+
+    def batches(self) -> list[StreamBatch]:
+        """Strict batches of every stream (raises on the first bad one)."""
+        return [samples.batch() for samples in self.samples]
+
+
+def read_streams(data: DataSection) -> StreamInputs:
+    """Read ``data.streams`` from the metadata parquet (and side files) under ``data.root``.
+
+    Raises:
+        StreamValidationError: no ``data.streams`` section, an unreadable source, or a grid that cannot be built
+            (bad span columns, or a primary stream with bad samples).
+        FileNotFoundError: the metadata parquet or a side file is absent.
+    """
+    from chroma_framework.data.paths import existing_metadata_path, resolve
+
+    section = data.streams
+    if section is None:
+        raise StreamValidationError("the config declares no data.streams")
+    table = pq.read_table(existing_metadata_path(data))
+    id_column = data.columns.segment_id
+    if id_column not in table.column_names:
+        raise StreamValidationError(f"the metadata has no segment id column {id_column!r} (data.columns.segment_id)")
+    segment_ids = tuple(str(v) for v in table.column(id_column).to_pylist())
+    samples = tuple(
+        read_column(table, segment_ids, source)
+        if source.column is not None
+        else read_side_file(resolve(data, source.file or ""), segment_ids, source)
+        for source in section.sources
+    )
+    specs = tuple(s.spec for s in samples)
+    grid_section = section.grid
+    if grid_section.primary is not None:
+        primary = next(s for s in samples if s.spec.name == grid_section.primary)
+        grid = FrameGrid.from_stream(primary.batch())
+    else:
+        starts = _span(table, grid_section.start_column, len(segment_ids), 0.0)
+        ends = (
+            starts + float(grid_section.duration)
+            if grid_section.duration is not None
+            else _span(table, grid_section.end_column, len(segment_ids), 0.0)
+        )
+        grid = FrameGrid.from_rate(segment_ids, starts, ends, float(grid_section.rate or 0))
+    return StreamInputs(specs, samples, grid)
+
+
+def _span(table: pa.Table, column: str | None, n: int, default: float) -> np.ndarray:
+    if column is None:
+        return np.full(n, default)
+    if column not in table.column_names:
+        raise StreamValidationError(f"the metadata has no grid span column {column!r} (data.streams.grid)")
+    return _floats(table.column(column).combine_chunks(), column)
