@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from chroma_framework.cli.run_errors import user_errors
@@ -57,6 +58,19 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, Path | None, Path | Non
     return [(str(midi or audio or "lyrics"), midi, audio)]
 
 
+def _check_finite(scores: dict[str, dict[str, dict[str, float]]], run: str) -> None:
+    """Refuse NaN/inf probabilities (a diverged model), which would print as ``nan`` or bare ``NaN`` JSON."""
+    from chroma_framework.cli import CommandError
+
+    for name, heads in scores.items():
+        for head, probs in heads.items():
+            if not all(math.isfinite(p) for p in probs.values()):
+                raise CommandError(
+                    f"run {run} gives non-finite probabilities for {name} (head {head!r}): its model diverged; "
+                    f"retrain it with a lower training.learning_rate"
+                )
+
+
 def run(args: argparse.Namespace) -> int:
     with user_errors():
         from chroma_framework.scoring.run import load_run
@@ -67,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             lyrics = Path(lyrics).read_text(encoding="utf-8")
         loaded = load_run(args.run)
         scores = {name: loaded.score(midi=m, audio=a, lyrics=lyrics) for name, m, a in items}
+        _check_finite(scores, args.run)
     if args.json:
         print(json.dumps(scores, indent=2))
         return 0

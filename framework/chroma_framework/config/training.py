@@ -87,8 +87,12 @@ class TrainingSection(Section):
     #: Batches whose gradients are summed before one optimiser step.
     grad_accumulation: int = Field(default=1, gt=0)
     #: Learning rate and weight decay of fusion + heads, and of encoders without their own.
-    learning_rate: float = Field(default=1e-3, gt=0)
-    weight_decay: float = Field(default=0.01, ge=0)
+    learning_rate: float = Field(default=1e-3, gt=0, allow_inf_nan=False)
+    weight_decay: float = Field(default=0.01, ge=0, allow_inf_nan=False)
+    #: A non-finite (NaN/inf) training loss: ``error`` stops the run; ``skip`` drops that batch (counted and
+    #: logged) and stops only after ``nonfinite_max_consecutive`` such batches in a row.
+    nonfinite: Literal["error", "skip"] = "error"
+    nonfinite_max_consecutive: int = Field(default=10, gt=0)
     #: Global gradient-norm clip over all trainable parameters (``None``: off).
     #: Per-encoder clips are ``model.<modality>_encoder.grad_clip``.
     grad_clip: float | None = Field(default=1.0, gt=0)

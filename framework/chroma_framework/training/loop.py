@@ -52,6 +52,13 @@ logger = logging.getLogger(__name__)
 #: Absent-modality counts and reasons of the training split, written after the first epoch (end to end).
 TRAIN_DATA_REPORT = "train_data_report.json"
 
+#: What to change when the loss or the model turns non-finite.
+DIVERGENCE_FIX = "lower training.learning_rate (or set training.grad_clip), or check the inputs for inf/NaN values"
+
+
+class TrainingDiverged(ConfigError):
+    """The training loss or the validated model became non-finite (NaN/inf); the run stopped."""
+
 
 class BatchSource(Protocol):
     """Where the trainer gets its batches (see :class:`chroma_framework.training.data.PrecomputedSource`)."""
@@ -188,6 +195,9 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.training.precision == "fp16")
         self.epoch = 0
         self.step = 0
+        #: Non-finite training batches dropped (``training.nonfinite: skip``): in total, and in a row now.
+        self.skipped_batches = 0
+        self.nonfinite_in_a_row = 0
         #: Why modalities were absent in the training batches of the first epoch run (end-to-end data).
         self.data_report = DataReport()
 
@@ -306,6 +316,42 @@ class Trainer:
             total = total + weight * loss
         return total
 
+    def _finite_loss(self, loss: Tensor, log: MetricsLog) -> bool:
+        """Whether ``loss`` is finite; otherwise raise (``nonfinite: error``) or count and log the dropped batch.
+
+        Raises:
+            TrainingDiverged: ``nonfinite: error``, or ``nonfinite_max_consecutive`` non-finite batches in a row.
+        """
+        if bool(torch.isfinite(loss.detach())):
+            self.nonfinite_in_a_row = 0
+            return True
+        where = f"epoch {self.epoch + 1}, step {self.step}"
+        if self.training.nonfinite == "error":
+            raise TrainingDiverged(
+                f"the training loss is {float(loss)} at {where}; {DIVERGENCE_FIX}. The run stopped and this model "
+                f"was not saved (training.nonfinite: skip drops such batches instead)"
+            )
+        self.skipped_batches += 1
+        self.nonfinite_in_a_row += 1
+        message = f"non-finite training loss at {where}: batch skipped ({self.skipped_batches} so far)"
+        logger.warning(message)
+        log.write(
+            {
+                "kind": "warning",
+                "epoch": self.epoch + 1,
+                "step": self.step,
+                "type": "nonfinite_loss",
+                "skipped_batches": self.skipped_batches,
+                "message": message,
+            }
+        )
+        if self.nonfinite_in_a_row >= self.training.nonfinite_max_consecutive:
+            raise TrainingDiverged(
+                f"{self.nonfinite_in_a_row} training batches in a row had a non-finite loss (last at {where}); "
+                f"{DIVERGENCE_FIX}"
+            )
+        return False
+
     def _train_epoch(self, log: MetricsLog) -> float:
         self.model.train()
         accum = self.training.grad_accumulation
@@ -313,6 +359,8 @@ class Trainer:
         epoch_loss = torch.zeros((), device=self.device)
         window_loss = torch.zeros((), device=self.device)
         window_steps = 0
+        #: Batches whose gradients wait for the next optimiser step, and batches in ``epoch_loss``.
+        pending = counted = 0
         count_absent = self.data_report.segments == 0
         for i, batch in enumerate(self._batches()):
             if count_absent and "absent" in batch:
@@ -328,13 +376,17 @@ class Trainer:
                     self.monitor.retain_inputs(out.embeddings, out.modality_mask)
                 loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
                 loss = loss + self._unimodal_loss(batch)
-            self.scaler.scale(loss / accum).backward()
-            epoch_loss += loss.detach()
-            window_loss += loss.detach()
-            window_steps += 1
-            if steps_now:
+            if self._finite_loss(loss, log):
+                self.scaler.scale(loss / accum).backward()
+                epoch_loss += loss.detach()
+                window_loss += loss.detach()
+                window_steps += 1
+                pending += 1
+                counted += 1
+            if steps_now and pending:
+                pending = 0
                 self._optimizer_step(log)
-                if self.step % self.training.log_every == 0:
+                if self.step % self.training.log_every == 0 and window_steps:
                     log.write(
                         {
                             "kind": "step",
@@ -349,7 +401,7 @@ class Trainer:
         if count_absent and self.data_report.segments:
             self.data_report.write_json(self.run_dir / TRAIN_DATA_REPORT)
             logger.info("training data: %s", self.data_report.summary())
-        return float(epoch_loss) / max(1, n_batches)
+        return float(epoch_loss) / max(1, counted)
 
     # --------------------------------------------------------------------- fit
     def fit(self) -> TrainResult:
@@ -359,6 +411,11 @@ class Trainer:
             started = time.perf_counter()
             train_loss = self._train_epoch(log)
             val = validation_metrics(self.model, self.source, self.val_loss_fn, self.device)
+            if not math.isfinite(val["loss"]):
+                raise TrainingDiverged(
+                    f"the model's validation loss is {val['loss']} after epoch {self.epoch + 1} (step {self.step}); "
+                    f"{DIVERGENCE_FIX}. The run stopped and this model was not saved"
+                )
             self.epoch += 1
             improved = self.stopper.update(self.epoch, val)
             if improved:

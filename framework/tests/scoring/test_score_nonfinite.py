@@ -1,0 +1,63 @@
+"""Issue 11 item 12: ``chroma score`` refuses a diverged (NaN) model instead of printing ``nan`` / bare ``NaN``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from chroma_framework.cli import main
+from chroma_framework.config import load_config
+from chroma_framework.data.synthetic import write_synthetic
+from chroma_framework.training import run_dir as rd
+from chroma_framework.training.loop import train
+
+
+@pytest.fixture(scope="module")
+def nan_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("nanscore")
+    write_synthetic(root, n_segments=40, seed=2, lyric_embedding_dim=16)
+    config = {
+        "data": {"root": str(root), "columns": {"lyric_embedding": "lyric_embedding"}},
+        "preprocessing": {"audio": {"duration": 1.0}},
+        "model": {
+            "modalities": ["text", "midi"],
+            "text_encoder": {"type": "precomputed", "dim": 16},
+            "midi_encoder": {
+                "type": "piano_roll",
+                "hidden_dim": 16,
+                "resolution": 0.0625,
+                "steps": 16,
+                "channels": [4, 8, 8],
+            },
+            "fusion": {"strategy": "late", "hidden_dim": 16, "mlp_dims": [16]},
+        },
+        "training": {"mode": "end_to_end", "epochs": 1, "batch_size": 16, "progress": False},
+    }
+    run = train(load_config(config), root / "run").run_dir
+    diverged = root / "diverged"
+    shutil.copytree(run, diverged)
+    model = diverged / rd.MODEL_FILE
+    with safe_open(str(model), framework="pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+    tensors = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file(tensors, str(model), metadata=meta)
+    midi = sorted((root / "midi").glob("*.mid"))[0]
+    return diverged, midi
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_score_refuses_non_finite_probabilities(
+    nan_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    run, midi = nan_run
+    capsys.readouterr()
+    assert main(["score", "--run", str(run), str(midi), *(["--json"] if as_json else [])]) == 2
+    captured = capsys.readouterr()
+    assert "NaN" not in captured.out and "nan" not in captured.out
+    assert "non-finite probabilities" in captured.err and "training.learning_rate" in captured.err
