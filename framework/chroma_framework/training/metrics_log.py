@@ -3,15 +3,26 @@
 ``metrics.jsonl`` gets every record; ``<kind>.csv`` (``epochs.csv``,
 ``steps.csv``, ``grad_norms.csv`` ...) gets the records of one kind with the
 columns of the first record written (later keys outside them go to the JSONL only).
+Writes only append; a resume drops the records of the interrupted epoch by replacing each
+file atomically with its kept lines (a kill at any point leaves every earlier record), and a
+torn last line (a kill mid-append) is dropped with a warning.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import logging
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from chroma_framework.atomic import atomic_write
+from chroma_framework.training.run_dir import RunError
+
+logger = logging.getLogger(__name__)
 
 JSONL_NAME = "metrics.jsonl"
 
@@ -44,12 +55,23 @@ class MetricsLog:
             self._truncate(keep_until_step)
 
     def _truncate(self, keep_until_step: int) -> None:
-        records = read_records(self.run_dir)
-        kept = [r for r in records if int(r.get("step", 0)) <= keep_until_step]
-        for path in [self.run_dir / JSONL_NAME, *self.run_dir.glob("*.csv")]:
-            path.unlink(missing_ok=True)
-        for record in kept:
-            self.write(record)
+        """Atomically replace each log with its records up to ``keep_until_step`` (CSV columns kept as they are)."""
+        kept = [r for r in read_records(self.run_dir) if int(r.get("step", 0)) <= keep_until_step]
+        lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)
+        atomic_write(self.run_dir / JSONL_NAME, partial(_write_text, lines))
+        for path in self.run_dir.glob("*.csv"):
+            text = path.read_text(encoding="utf-8")
+            rows = list(csv.reader(io.StringIO(text)))
+            if not rows:
+                continue
+            header, body = rows[0], rows[1:]
+            if body and not text.endswith("\n"):
+                body = body[:-1]  # torn by a kill mid-append
+            step = header.index("step") if "step" in header else None
+            body = [r for r in body if len(r) == len(header) and (step is None or _step(r[step]) <= keep_until_step)]
+            out = io.StringIO()
+            csv.writer(out).writerows([header, *body])
+            atomic_write(path, partial(_write_text, out.getvalue()))
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record; it must have a ``kind`` key (e.g. ``"epoch"``)."""
@@ -70,11 +92,34 @@ class MetricsLog:
             csv.DictWriter(f, self._columns[kind], extrasaction="ignore").writerow(clean)
 
 
+def _write_text(text: str, path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+def _step(value: str) -> float:
+    """A CSV ``step`` cell as a number (an empty cell counts as step 0)."""
+    return float(value) if value else 0.0
+
+
 def read_records(run_dir: Path, kind: str | None = None) -> list[dict[str, Any]]:
-    """The JSONL records of a run, optionally only those of ``kind``."""
+    """The JSONL records of a run, optionally only those of ``kind``; a torn last line is dropped with a warning.
+
+    Raises:
+        RunError: a line other than the last is not JSON (the file was damaged, not just interrupted).
+    """
     path = Path(run_dir) / JSONL_NAME
     if not path.exists():
         return []
-    with open(path, encoding="utf-8") as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number < len(lines):
+                raise RunError(
+                    f"{path} line {number} is not a JSON record ({error}); the metrics log is damaged"
+                ) from None
+            logger.warning("%s: dropped a torn last line (the run was interrupted while writing it)", path)
     return [r for r in records if kind is None or r.get("kind") == kind]
