@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chroma_framework.cli.plugins_cmd",
     "chroma_framework.cli.config_cmd",
     "chroma_framework.cli.data_cmd",
+    "chroma_framework.cli.features_cmd",
     "chroma_framework.cli.precompute_cmd",
     "chroma_framework.cli.transcribe_cmd",
     "chroma_framework.cli.train_cmd",
