@@ -51,10 +51,15 @@ class StreamGridSection(Section):
     stream's timestamps. Without ``start_column`` a segment starts at 0 s; its end is ``end_column`` or
     ``duration`` seconds after the start."""
 
+    #: Frames per second over each segment's span.
     rate: float | None = Field(default=None, gt=0)
+    #: A declared stream whose timestamps are the frames.
     primary: str | None = None
+    #: Metadata column of each segment's start in seconds; ``None``: 0.
     start_column: str | None = None
+    #: Metadata column of each segment's end in seconds.
     end_column: str | None = None
+    #: Seconds from each segment's start to its end, when there is no ``end_column``.
     duration: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
@@ -69,7 +74,10 @@ class StreamGridSection(Section):
 class StreamsSection(Section):
     """``data.streams``: the declared streams, their grid and the validation thresholds."""
 
+    #: The streams: ``{name, kind, dim, group, max_gap}`` and one source, ``column`` (metadata ``<column>_times``
+    #: and ``<column>_values``) or ``file`` (CSV/parquet with ``name_column``, ``time_column``, ``value_columns``).
     sources: list[StreamSourceSection] = Field(min_length=1)
+    #: The target frame grid.
     grid: StreamGridSection
     #: Seconds; longer gaps between consecutive samples are listed in the report.
     gap_threshold: float = Field(default=1.0, gt=0)
