@@ -39,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     with user_errors():
         from chroma_framework.config import load_and_validate
         from chroma_framework.training.loop import train
-        from chroma_framework.training.run_dir import RUN_JSON
+        from chroma_framework.training.run_dir import RUN_JSON, unfinished
 
         config = load_and_validate(args.config)
         text_only = args.text_only or config.training.text_only_baseline
         run_dir = Path(args.out) if args.out else default_run_dir(args.config, config.training.output_dir, text_only)
-        if not args.resume and (run_dir / RUN_JSON).exists():
+        if not args.resume and (run_dir / RUN_JSON).exists() and not unfinished(run_dir):
             raise CommandError(
                 f"{run_dir} already holds a run; pass --resume to continue it or --out DIR for a new run"
             )

@@ -530,12 +530,24 @@ def train(
 ) -> TrainResult:
     """Train the run ``config`` describes into ``run_dir`` (or continue it with ``resume``).
 
+    A ``run_dir`` whose run never finished an epoch (killed, out of disk) is trained anew in place, with or
+    without ``resume``, and a warning says so.
+
     Raises:
         ConfigError: configuration or data problems, with what to change.
         chroma_framework.training.run_dir.RunError: ``resume`` on a directory that is not a resumable run.
     """
     run_dir = Path(run_dir)
     vocab = None
+    if rd.unfinished(run_dir):
+        logger.warning(
+            "%s holds a run that never finished an epoch (no %s): %s",
+            run_dir,
+            rd.STATE_FILE,
+            "--resume starts it anew in place" if resume else "replacing it",
+        )
+        rd.clear_unfinished(run_dir)
+        resume = False
     if resume:
         rd.read_header(run_dir)
         if not (run_dir / rd.STATE_FILE).is_file():

@@ -96,6 +96,29 @@ def read_header(run_dir: Path) -> dict[str, Any]:
     return header
 
 
+#: What a run directory holds before its first epoch finishes (removed when it is trained anew).
+_STARTED_FILES = (RUN_JSON, CONFIG_YAML, LABELS_JSON, "vocab_*.json", "metrics.jsonl", "*.csv", "*_report.json")
+_STARTED_DIRS = (ENCODERS_DIR, "checkpoints", REPORT_DIR)
+
+
+def unfinished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a run started (killed, out of disk) before its first epoch finished."""
+    run_dir = Path(run_dir)
+    started = (run_dir / RUN_JSON).is_file() or (run_dir / CONFIG_YAML).is_file()
+    return started and not (run_dir / STATE_FILE).is_file() and not (run_dir / MODEL_FILE).is_file()
+
+
+def clear_unfinished(run_dir: Path) -> None:
+    """Remove what an :func:`unfinished` run wrote, so it can be trained anew in place (other files stay)."""
+    if not unfinished(run_dir):
+        raise RunError(f"{run_dir} holds a run with a finished epoch; it is not removed")
+    for pattern in _STARTED_FILES:
+        for path in Path(run_dir).glob(pattern):
+            path.unlink(missing_ok=True)
+    for name in _STARTED_DIRS:
+        shutil.rmtree(Path(run_dir) / name, ignore_errors=True)
+
+
 def encoder_weights_path(run_dir: Path, modality: str) -> Path:
     return run_dir / ENCODERS_DIR / f"{modality}.safetensors"
 
