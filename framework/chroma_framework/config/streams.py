@@ -16,7 +16,8 @@ class StreamSourceSection(Section):
     ``column: X`` reads the metadata parquet's ``X_times`` (list<double> seconds per segment) and ``X_values``
     (list<list<float>> per segment, or list<float> when ``dim`` is 1); a null or empty row is a missing stream.
     ``file:`` reads a CSV or parquet file of one row per sample: ``name_column`` (the segment id),
-    ``time_column`` and the ``value_columns`` (``dim`` of them).
+    ``time_column`` and the ``value_columns`` (``dim`` of them); or an NPZ file (no pickles) with arrays of
+    those names, where ``value_columns`` may also name one ``[samples, dim]`` array.
     """
 
     name: str = Field(min_length=1)
@@ -36,13 +37,14 @@ class StreamSourceSection(Section):
     def _one_source(self) -> StreamSourceSection:
         if (self.column is None) == (self.file is None):
             raise ValueError(f"stream {self.name!r} needs exactly one source: column or file")
-        if self.file is not None and len(self.value_columns) != self.dim:
+        if self.file is not None and not self.file.endswith((".csv", ".parquet", ".npz")):
+            raise ValueError(f"stream {self.name!r}: side file {self.file!r} must be .csv, .parquet or .npz")
+        one_array = self.file is not None and self.file.endswith(".npz") and len(self.value_columns) == 1
+        if self.file is not None and len(self.value_columns) != self.dim and not one_array:
             raise ValueError(
                 f"stream {self.name!r} reads a side file: value_columns must name its {self.dim} value column(s) "
-                f"(dim), got {len(self.value_columns)}"
+                f"(dim; an .npz file may name one [samples, dim] array), got {len(self.value_columns)}"
             )
-        if self.file is not None and not self.file.endswith((".csv", ".parquet")):
-            raise ValueError(f"stream {self.name!r}: side file {self.file!r} must be .csv or .parquet")
         return self
 
 
@@ -75,7 +77,7 @@ class StreamsSection(Section):
     """``data.streams``: the declared streams, their grid and the validation thresholds."""
 
     #: The streams: ``{name, kind, dim, group, max_gap}`` and one source, ``column`` (metadata ``<column>_times``
-    #: and ``<column>_values``) or ``file`` (CSV/parquet with ``name_column``, ``time_column``, ``value_columns``).
+    #: and ``<column>_values``) or ``file`` (CSV/parquet/NPZ with ``name_column``, ``time_column``, ``value_columns``).
     sources: list[StreamSourceSection] = Field(min_length=1)
     #: The target frame grid.
     grid: StreamGridSection

@@ -2,7 +2,7 @@
 :class:`FrameGrid`.
 
 Sources: a metadata parquet column pair ``X_times`` (list<double>) + ``X_values`` (list<list<float>>, or
-list<float> for ``dim: 1``) per segment, or a CSV/parquet side file of one row per sample matched to segments by a
+list<float> for ``dim: 1``) per segment, or a CSV/parquet/NPZ side file of one row per sample matched to segments by a
 name column. Rows are read all at once through the Arrow list offsets; no Python loop runs per sample.
 """
 
@@ -167,7 +167,7 @@ def read_column(table: pa.Table, segment_ids: tuple[str, ...], source: StreamSou
 
 
 def read_side_file(path: Path, segment_ids: tuple[str, ...], source: StreamSourceSection) -> Samples:
-    """A CSV or parquet file of one row per sample: ``name_column``, ``time_column``, ``value_columns``.
+    """A CSV, parquet or NPZ file of one row per sample: ``name_column``, ``time_column``, ``value_columns``.
 
     Rows keep their file order inside a segment (so unordered stamps are reported, not sorted away).
 
@@ -178,8 +178,11 @@ def read_side_file(path: Path, segment_ids: tuple[str, ...], source: StreamSourc
     spec = spec_of(source)
     if not path.is_file():
         raise FileNotFoundError(f"stream {spec.name!r}: side file {path} does not exist")
-    table = pa_csv.read_csv(path) if path.suffix == ".csv" else pq.read_table(path)
-    needed = [source.name_column, source.time_column, *source.value_columns]
+    table = _read_table(path, source)
+    value_columns = source.value_columns
+    if path.suffix == ".npz" and len(value_columns) == 1 and f"{value_columns[0]}[0]" in table.column_names:
+        value_columns = [f"{value_columns[0]}[{j}]" for j in range(spec.dim)]
+    needed = [source.name_column, source.time_column, *value_columns]
     absent = [column for column in needed if column not in table.column_names]
     if absent:
         raise StreamValidationError(
@@ -200,11 +203,45 @@ def read_side_file(path: Path, segment_ids: tuple[str, ...], source: StreamSourc
     order = np.argsort(position, kind="stable")
     offsets = np.concatenate([[0], np.cumsum(np.bincount(position, minlength=len(segment_ids)), dtype=np.int64)])
     timestamps = _floats(table.column(source.time_column).combine_chunks(), source.time_column)[order]
-    columns = [_floats(table.column(c).combine_chunks(), c) for c in source.value_columns]
+    columns = [_floats(table.column(c).combine_chunks(), c) for c in value_columns]
     values = np.stack(columns, axis=1)[order].reshape(-1)
     row_starts = np.arange(0, len(values) + 1, spec.dim, dtype=np.int64)
     dims = np.full(len(segment_ids), spec.dim, dtype=np.int64)
     return Samples(spec, segment_ids, offsets, timestamps, offsets, values, row_starts, dims)
+
+
+def _read_table(path: Path, source: StreamSourceSection) -> pa.Table:
+    """A side file as a table; an NPZ ``[samples, dim]`` value array becomes ``dim`` columns under its name."""
+    if path.suffix == ".csv":
+        return pa_csv.read_csv(path)
+    if path.suffix == ".parquet":
+        return pq.read_table(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except ValueError as exc:
+        raise StreamValidationError(
+            f"side file {path} is not a pickle-free NPZ file ({exc})", stream=source.name
+        ) from None
+    columns: dict[str, np.ndarray] = {}
+    for name, array in arrays.items():
+        if array.ndim == 2 and [name] == source.value_columns:
+            if array.shape[1] != source.dim:
+                raise StreamValidationError(
+                    f"side file {path}: dimension mismatch: array {name!r} has {array.shape[1]} values per sample, "
+                    f"dim is {source.dim}",
+                    stream=source.name,
+                )
+            columns.update({f"{name}[{j}]": array[:, j] for j in range(array.shape[1])})
+        elif array.ndim == 1:
+            columns[name] = array
+        else:
+            raise StreamValidationError(
+                f"side file {path}: array {name!r} has shape {array.shape}; expected one value per sample "
+                f"(or [samples, dim] for the one value array)",
+                stream=source.name,
+            )
+    return pa.table(columns)
 
 
 @dataclass(frozen=True)

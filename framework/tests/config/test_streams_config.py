@@ -52,7 +52,7 @@ def test_a_valid_section_loads() -> None:
         (["sources", 0, "dim"], 0, "data.streams.sources[0].dim", "greater than 0"),
         (["sources", 0, "file"], "x.csv", "data.streams.sources[0]", "exactly one source"),
         (["sources", 1, "value_columns"], ["a"], "data.streams.sources[1]", "value_columns"),
-        (["sources", 1, "file"], "clip.npy", "data.streams.sources[1]", ".csv or .parquet"),
+        (["sources", 1, "file"], "clip.npy", "data.streams.sources[1]", ".csv, .parquet or .npz"),
         (["sources", 1, "name"], "rms", "data.streams", "declared twice: rms"),
         (["grid", "primary"], "rms", "data.streams.grid", "exactly one of rate"),
         (["grid"], {"primary": "nope"}, "data.streams", "grid.primary 'nope'"),

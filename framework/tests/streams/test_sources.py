@@ -136,3 +136,21 @@ def test_read_streams_builds_a_rate_or_primary_grid(tmp_path: Path) -> None:
     np.testing.assert_allclose(inputs.grid.times, [0.0, 0.25, 1.0, 1.25, 2.0, 2.25])
     primary = load_config({"data": {**data, "streams": {"sources": sources, "grid": {"primary": "rms"}}}})
     np.testing.assert_array_equal(read_streams(primary.data).grid.times, [0.0, 0.25, 1.0, 2.0, 2.1])
+
+
+def test_an_npz_side_file_reads_one_value_array_and_refuses_pickles(tmp_path: Path) -> None:
+    path = tmp_path / "clip.npz"
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    np.savez(path, track=np.array(["b", "a", "b"]), time=np.array([0.0, 0.0, 0.5]), clip=vectors)
+    source = StreamSourceSection(
+        name="clip", kind="embedding", dim=2, file=path.name, name_column="track", value_columns=["clip"]
+    )
+    batch = read_side_file(path, IDS, source).batch()
+    assert batch.offsets.tolist() == [0, 1, 3, 3]
+    np.testing.assert_array_equal(batch.values, vectors[[1, 0, 2]])
+    wide = source.model_copy(update={"dim": 3})
+    with pytest.raises(StreamValidationError, match=r"array 'clip' has 2 values per sample, dim is 3"):
+        read_side_file(path, IDS, wide)
+    np.savez(path, track=np.array([{"a": 1}], dtype=object), time=np.zeros(1), clip=vectors[:1])
+    with pytest.raises(StreamValidationError, match=r"is not a pickle-free NPZ file"):
+        read_side_file(path, IDS, source)
