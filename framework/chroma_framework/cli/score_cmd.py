@@ -1,7 +1,9 @@
 """``chroma score --run RUN song.mid [--audio song.wav] [--lyrics TEXT|FILE] [--json]``.
 
 Given a folder instead of one MIDI file, every ``*.mid``/``*.midi`` in it is scored;
-``--audio`` may then be a folder too, matched to the MIDI files by file stem.
+``--audio`` may then be a folder too, matched to the MIDI files by file stem. A file of a folder that
+cannot be scored is reported (name and reason, also in ``--json`` as ``{"error": reason}``) and the others
+are scored; the exit status is 0 when any input was scored and 2 when none was.
 """
 
 from __future__ import annotations
@@ -9,11 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
+from typing import Any
 
 from chroma_framework.cli.run_errors import user_errors
 
 MIDI_SUFFIXES = (".mid", ".midi")
+
+#: ``{input: {head: {class: probability}}}``, or ``{input: {"error": reason}}`` for an input that was not scored.
+Scores = dict[str, Any]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--audio", metavar="PATH", help="an audio file (or, with a MIDI folder, a folder matched by stem)"
     )
     parser.add_argument("--lyrics", metavar="TEXT|FILE", help="lyric text, or a file holding it")
-    parser.add_argument("--json", action="store_true", help="print JSON {input: {head: {class: probability}}}")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print JSON {input: {head: {class: probability}}} ({input: {"error": reason}} when not scored)',
+    )
     parser.set_defaults(func=run)
 
 
@@ -58,7 +69,7 @@ def _inputs(args: argparse.Namespace) -> list[tuple[str, Path | None, Path | Non
     return [(str(midi or audio or "lyrics"), midi, audio)]
 
 
-def _check_finite(scores: dict[str, dict[str, dict[str, float]]], run: str) -> None:
+def _check_finite(scores: Scores, run: str) -> None:
     """Refuse NaN/inf probabilities (a diverged model), which would print as ``nan`` or bare ``NaN`` JSON."""
     from chroma_framework.cli import CommandError
 
@@ -71,7 +82,23 @@ def _check_finite(scores: dict[str, dict[str, dict[str, float]]], run: str) -> N
                 )
 
 
+def _score_each(loaded: Any, items: list[tuple[str, Path | None, Path | None]], lyrics: str | None) -> Scores:
+    """Scores of every input, or ``{"error": reason}`` for one that cannot be scored (the others still are)."""
+    from chroma_framework.cli.run_errors import is_user_error
+
+    out: Scores = {}
+    for name, midi, audio in items:
+        try:
+            out[name] = loaded.score(midi=midi, audio=audio, lyrics=lyrics)
+        except Exception as exc:
+            if not is_user_error(exc):
+                raise
+            out[name] = {"error": str(exc)}
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    """Exit status 0 when at least one input was scored; 2 (with ``chroma: error``) when none was."""
     with user_errors():
         from chroma_framework.scoring.run import load_run
 
@@ -80,15 +107,31 @@ def run(args: argparse.Namespace) -> int:
         if lyrics is not None and Path(lyrics).is_file():
             lyrics = Path(lyrics).read_text(encoding="utf-8")
         loaded = load_run(args.run)
-        scores = {name: loaded.score(midi=m, audio=a, lyrics=lyrics) for name, m, a in items}
-        _check_finite(scores, args.run)
+        if len(items) == 1:  # one input: its error is the command's error
+            scores: Scores = {items[0][0]: loaded.score(midi=items[0][1], audio=items[0][2], lyrics=lyrics)}
+        else:
+            scores = _score_each(loaded, items, lyrics)
+        _check_finite({name: heads for name, heads in scores.items() if "error" not in heads}, args.run)
+    failed = [name for name, heads in scores.items() if "error" in heads]
     if args.json:
         print(json.dumps(scores, indent=2))
-        return 0
-    for name, heads in scores.items():
-        print(name)
-        for head, probs in heads.items():
-            best = max(probs, key=probs.get)
-            detail = ", ".join(f"{c} {p:.3f}" for c, p in probs.items())
-            print(f"  {head}: {best}  ({detail})")
+    else:
+        for name, heads in scores.items():
+            print(name)
+            if "error" in heads:
+                print(f"  not scored: {heads['error']}")
+                continue
+            for head, probs in heads.items():
+                best = max(probs, key=lambda c: probs[c])
+                detail = ", ".join(f"{c} {p:.3f}" for c, p in probs.items())
+                print(f"  {head}: {best}  ({detail})")
+    if failed:
+        scored = len(scores) - len(failed)
+        if not scored:
+            print(f"chroma: error: none of the {len(scores)} inputs could be scored (reasons above)", file=sys.stderr)
+            return 2
+        print(
+            f"chroma: warning: {len(failed)} of {len(scores)} inputs could not be scored: {', '.join(failed)}",
+            file=sys.stderr,
+        )
     return 0

@@ -1,0 +1,80 @@
+"""Issue 11 item 13: `chroma score DIR` scores the good files and reports each bad one (text and --json)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chroma_framework.cli import main
+from chroma_framework.config import load_config
+from chroma_framework.data.synthetic import write_synthetic
+from chroma_framework.scoring.run import load_run
+from chroma_framework.training.loop import train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    root = tmp_path_factory.mktemp("scorefolder")
+    write_synthetic(root, n_segments=40, seed=4, lyric_embedding_dim=16)
+    config = {
+        "data": {"root": str(root), "columns": {"lyric_embedding": "lyric_embedding"}},
+        "preprocessing": {"audio": {"duration": 1.0}},
+        "model": {
+            "modalities": ["text", "midi"],
+            "text_encoder": {"type": "precomputed", "dim": 16},
+            "midi_encoder": {"type": "piano_roll", "hidden_dim": 16, "resolution": 0.0625, "steps": 16},
+            "fusion": {"strategy": "late", "hidden_dim": 16, "mlp_dims": [16]},
+        },
+        "training": {"mode": "end_to_end", "epochs": 1, "batch_size": 16, "progress": False},
+    }
+    run = train(load_config(config), root / "run").run_dir
+    return run, sorted((root / "midi").glob("*.mid"))[:3]
+
+
+def folder_with_bad_files(tmp_path: Path, good: list[Path]) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in good:
+        shutil.copy(path, folder / path.name)
+    (folder / "garbage.mid").write_bytes(b"not a midi file at all")
+    (folder / "truncated.mid").write_bytes(good[0].read_bytes()[:20])
+    return folder
+
+
+def test_json_scores_good_files_and_names_each_bad_one(
+    trained: tuple[Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, good = trained
+    folder = folder_with_bad_files(tmp_path, good)
+    capsys.readouterr()
+    assert main(["score", "--run", str(run), str(folder), "--json"]) == 0
+    captured = capsys.readouterr()
+    scores = json.loads(captured.out)
+    loaded = load_run(run)
+    for path in good:
+        assert scores[str(folder / path.name)] == loaded.score(midi=path)
+    for bad in ("garbage.mid", "truncated.mid"):
+        assert set(scores[str(folder / bad)]) == {"error"} and "cannot read MIDI" in scores[str(folder / bad)]["error"]
+    assert "2 of 5 inputs could not be scored" in captured.err
+
+
+def test_text_output_reports_bad_files_and_all_bad_exits_2(
+    trained: tuple[Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run, good = trained
+    folder = folder_with_bad_files(tmp_path, good)
+    capsys.readouterr()
+    assert main(["score", "--run", str(run), str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = lines.index(str(folder / "garbage.mid"))
+    assert lines[at + 1].startswith("  not scored: cannot read MIDI")
+    assert sum(line.startswith("  spatial_mode:") for line in lines) == len(good)
+    for path in good:
+        (folder / path.name).unlink()
+    assert main(["score", "--run", str(run), str(folder), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert sorted(json.loads(captured.out)) == [str(folder / "garbage.mid"), str(folder / "truncated.mid")]
+    assert "chroma: error: none of the 2 inputs could be scored" in captured.err
