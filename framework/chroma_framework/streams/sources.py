@@ -106,20 +106,24 @@ def _shape_problems(samples: Samples, s: int) -> list[str]:
 def _list_column(table: pa.Table, column: str, what: str) -> pa.ListArray:
     if column not in table.column_names:
         raise StreamValidationError(f"{what}: the metadata has no column {column!r}")
-    array = table.column(column).combine_chunks()
+    chunked = table.column(column)
+    array = chunked.chunk(0) if chunked.num_chunks == 1 else chunked.combine_chunks()
     if not pa.types.is_list(array.type) and not pa.types.is_large_list(array.type):
         raise StreamValidationError(f"{what}: column {column!r} must be list-valued per segment, got {array.type}")
     return array
 
 
 def _offsets(array: pa.ListArray) -> np.ndarray:
+    if array.null_count == 0:
+        offsets = array.offsets.to_numpy().astype(np.int64)
+        return offsets - offsets[0]
     lengths = pc.fill_null(pc.list_value_length(array), 0).to_numpy(zero_copy_only=False)
     return np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
 
 
 def _floats(array: pa.Array, column: str) -> np.ndarray:
     try:
-        return pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        return np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise StreamValidationError(f"column {column!r} does not hold numbers ({exc})") from None
 
