@@ -13,6 +13,7 @@ fusion substitutes its null embedding. Generated MIDI alone is the common case.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,8 @@ from chroma.plugins.registry import PluginRegistry
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training import run_dir as rd
+
+logger = logging.getLogger(__name__)
 
 MidiInput = bytes | str | os.PathLike[str] | None
 AudioInput = str | os.PathLike[str] | np.ndarray | Tensor | tuple[Any, int] | None
@@ -206,16 +209,25 @@ class Run:
             raise ScoringError(
                 f"run {self.path} was trained on {', '.join(self.modalities)} only; it cannot use {', '.join(unused)}"
             )
+        raw = {  # the audio batch rebuilds the run's encoders: their errors come before those of the inputs
+            "text": self._text_batch(lyrics if given["text"] else None),
+            "audio": self._audio_batch(audio),
+            "midi": self._midi_batch(midi),
+        }
+        if given["midi"] and int(raw["midi"].lengths[0]) == 0:  # no notes in the window: absent, as in training
+            source = "the MIDI bytes" if isinstance(midi, (bytes, bytearray)) else f"MIDI file {midi}"
+            if not any(g for m, g in given.items() if m != "midi"):
+                raise ScoringError(
+                    f"{source} has no notes in the scored window; training treats such MIDI as absent, "
+                    "so there is nothing to score (give audio or lyrics too)"
+                )
+            logger.warning("%s has no notes in the scored window: scored as MIDI absent, as training treats it", source)
+            given["midi"] = False
         if not any(given.values()):
             raise ScoringError("nothing to score: give MIDI, audio or lyrics")
         mask = torch.zeros(1, len(MODALITIES), dtype=torch.bool)
         for m, g in given.items():
             mask[0, modality_index(m)] = g
-        raw = {
-            "text": self._text_batch(lyrics if given["text"] else None),
-            "audio": self._audio_batch(audio),
-            "midi": self._midi_batch(midi),
-        }
         batch: dict[str, Any] = {"modality_mask": mask.to(self.device)}
         precomputed = {}
         for modality in self.modalities:

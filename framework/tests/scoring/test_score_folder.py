@@ -11,7 +11,7 @@ import pytest
 from chroma_framework.cli import main
 from chroma_framework.config import load_config
 from chroma_framework.data.synthetic import write_synthetic
-from chroma_framework.scoring.run import load_run
+from chroma_framework.scoring.run import ScoringError, load_run
 from chroma_framework.training.loop import train
 
 
@@ -78,3 +78,26 @@ def test_text_output_reports_bad_files_and_all_bad_exits_2(
     captured = capsys.readouterr()
     assert sorted(json.loads(captured.out)) == [str(folder / "garbage.mid"), str(folder / "truncated.mid")]
     assert "chroma: error: none of the 2 inputs could be scored" in captured.err
+
+
+def test_midi_without_notes_is_absent_as_in_training(
+    trained: tuple[Path, list[Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11 item 17: training treats note-less MIDI as absent; scoring it alone is nothing to score."""
+    import numpy as np
+
+    from chroma_framework.data.synthetic import midi_bytes
+    from chroma_framework.midi.pipeline import MidiPreprocessor
+
+    run, good = trained
+    empty = tmp_path / "empty.mid"
+    empty.write_bytes(midi_bytes(np.zeros((0, 4)), None, 0))
+    loaded = load_run(run)
+    assert MidiPreprocessor(loaded.config.preprocessing.midi)(empty, source="empty").shape[0] == 0  # parses
+    with pytest.raises(ScoringError, match="has no notes in the scored window; training treats such MIDI as absent"):
+        loaded.score(midi=empty)
+    shutil.copy(good[0], tmp_path / good[0].name)
+    capsys.readouterr()
+    assert main(["score", "--run", str(run), str(tmp_path), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert "has no notes" in scores[str(empty)]["error"] and "spatial_mode" in scores[str(tmp_path / good[0].name)]
