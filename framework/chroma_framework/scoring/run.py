@@ -209,12 +209,10 @@ class Run:
             raise ScoringError(
                 f"run {self.path} was trained on {', '.join(self.modalities)} only; it cannot use {', '.join(unused)}"
             )
-        raw = {  # the audio batch rebuilds the run's encoders: their errors come before those of the inputs
-            "text": self._text_batch(lyrics if given["text"] else None),
-            "audio": self._audio_batch(audio),
-            "midi": self._midi_batch(midi),
-        }
-        if given["midi"] and int(raw["midi"].lengths[0]) == 0:  # no notes in the window: absent, as in training
+        text_batch = self._text_batch(lyrics if given["text"] else None)
+        audio_batch = self._audio_batch(audio)  # rebuilds the run's encoders: their errors come before the inputs'
+        midi_batch = self._midi_batch(midi)
+        if given["midi"] and int(midi_batch.lengths[0]) == 0:  # no notes in the window: absent, as in training
             source = "the MIDI bytes" if isinstance(midi, (bytes, bytearray)) else f"MIDI file {midi}"
             if not any(g for m, g in given.items() if m != "midi"):
                 raise ScoringError(
@@ -223,6 +221,7 @@ class Run:
                 )
             logger.warning("%s has no notes in the scored window: scored as MIDI absent, as training treats it", source)
             given["midi"] = False
+        raw = {"text": text_batch, "audio": audio_batch, "midi": midi_batch}
         if not any(given.values()):
             raise ScoringError("nothing to score: give MIDI, audio or lyrics")
         mask = torch.zeros(1, len(MODALITIES), dtype=torch.bool)
