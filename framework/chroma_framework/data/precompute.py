@@ -226,12 +226,14 @@ BuildEncoder = Callable[[str, EncoderSection], Encoder]
 
 
 def default_builder(config: ChromaConfig) -> BuildEncoder:
-    """Builds encoders through the plugin registry."""
+    """Builds encoders through the plugin registry, with the config's ``plugins.disable`` applied."""
     from chroma.plugins.registry import get_registry
 
     def build(modality: str, section: EncoderSection) -> Encoder:
-        return get_registry().build_encoder(
-            f"{modality}_encoder", section.type, section.plugin_options(), section.provider
+        return (
+            get_registry()
+            .with_disabled(config.plugins.disable)
+            .build_encoder(f"{modality}_encoder", section.type, section.plugin_options(), section.provider)
         )
 
     return build

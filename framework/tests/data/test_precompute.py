@@ -202,3 +202,21 @@ def test_registry_built_precomputed_text_and_errors(synth):
     empty = ChromaConfig.model_validate({"data": synth.data_section().model_dump()})
     with pytest.raises(ValueError, match="nothing to precompute"):
         run_precompute(empty, progress=False)
+
+
+def test_the_default_builder_applies_the_configs_plugins_disable(synth) -> None:
+    """A config that disables the distribution of its MIDI encoder is refused when precompute builds it."""
+    from chroma.plugins.errors import PluginDisabledError
+    from chroma_framework.data.precompute import default_builder
+
+    cfg = ChromaConfig.model_validate(
+        {
+            "data": synth.data_section().model_dump(),
+            "model": {"midi_encoder": {"type": "midi_features"}},
+            "plugins": {"disable": ["chroma-midi-features"]},
+        }
+    )
+    with pytest.raises(PluginDisabledError, match="midi_features"):
+        default_builder(cfg)("midi", cfg.model.midi_encoder)
+    enabled = cfg.model_copy(update={"plugins": cfg.plugins.model_copy(update={"disable": []})})
+    assert default_builder(enabled)("midi", enabled.model.midi_encoder).name == "midi_features"
