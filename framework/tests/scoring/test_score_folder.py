@@ -9,29 +9,13 @@ from pathlib import Path
 import pytest
 
 from chroma_framework.cli import main
-from chroma_framework.config import load_config
-from chroma_framework.data.synthetic import write_synthetic
 from chroma_framework.scoring.run import ScoringError, load_run
-from chroma_framework.training.loop import train
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    root = tmp_path_factory.mktemp("scorefolder")
-    write_synthetic(root, n_segments=40, seed=4, lyric_embedding_dim=16)
-    config = {
-        "data": {"root": str(root), "columns": {"lyric_embedding": "lyric_embedding"}},
-        "preprocessing": {"audio": {"duration": 1.0}},
-        "model": {
-            "modalities": ["text", "midi"],
-            "text_encoder": {"type": "precomputed", "dim": 16},
-            "midi_encoder": {"type": "piano_roll", "hidden_dim": 16, "resolution": 0.0625, "steps": 16},
-            "fusion": {"strategy": "late", "hidden_dim": 16, "mlp_dims": [16]},
-        },
-        "training": {"mode": "end_to_end", "epochs": 1, "batch_size": 16, "progress": False},
-    }
-    run = train(load_config(config), root / "run").run_dir
-    return run, sorted((root / "midi").glob("*.mid"))[:3]
+def trained(small_midi_run: tuple[Path, list[Path]]) -> tuple[Path, list[Path]]:
+    run, midi = small_midi_run
+    return run, midi[:3]
 
 
 def folder_with_bad_files(tmp_path: Path, good: list[Path]) -> Path:

@@ -11,34 +11,13 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from chroma_framework.cli import main
-from chroma_framework.config import load_config
-from chroma_framework.data.synthetic import write_synthetic
 from chroma_framework.training import run_dir as rd
-from chroma_framework.training.loop import train
 
 
 @pytest.fixture(scope="module")
-def nan_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def nan_run(small_midi_run: tuple[Path, list[Path]], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    run, midi_files = small_midi_run
     root = tmp_path_factory.mktemp("nanscore")
-    write_synthetic(root, n_segments=40, seed=2, lyric_embedding_dim=16)
-    config = {
-        "data": {"root": str(root), "columns": {"lyric_embedding": "lyric_embedding"}},
-        "preprocessing": {"audio": {"duration": 1.0}},
-        "model": {
-            "modalities": ["text", "midi"],
-            "text_encoder": {"type": "precomputed", "dim": 16},
-            "midi_encoder": {
-                "type": "piano_roll",
-                "hidden_dim": 16,
-                "resolution": 0.0625,
-                "steps": 16,
-                "channels": [4, 8, 8],
-            },
-            "fusion": {"strategy": "late", "hidden_dim": 16, "mlp_dims": [16]},
-        },
-        "training": {"mode": "end_to_end", "epochs": 1, "batch_size": 16, "progress": False},
-    }
-    run = train(load_config(config), root / "run").run_dir
     diverged = root / "diverged"
     shutil.copytree(run, diverged)
     model = diverged / rd.MODEL_FILE
@@ -47,8 +26,7 @@ def nan_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
     tensors = {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v for k, v in tensors.items()}
     save_file(tensors, str(model), metadata=meta)
-    midi = sorted((root / "midi").glob("*.mid"))[0]
-    return diverged, midi
+    return diverged, midi_files[0]
 
 
 @pytest.mark.parametrize("as_json", [False, True])
