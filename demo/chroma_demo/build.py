@@ -46,6 +46,7 @@ import numpy as np
 from chroma_demo.assign import assign_presence, assign_splits
 from chroma_demo.corpus import ALBUMS, Album, album_works, load_piece
 from chroma_demo.labels import LABEL_CLASSES, NoteStats, assign_labels, note_stats
+from chroma_demo.layout import MEDIA_NAME, METADATA_NAME, TwoParquetDataset
 from chroma_demo.lyrics import segment_lyrics
 from chroma_demo.render import fluidsynth_available, midi_bytes, render_fluidsynth, synthesize
 from chroma_demo.segment import cut, windows
@@ -54,8 +55,6 @@ from chroma_framework.config.data import AlignmentSection, ColumnsSection, DataS
 
 #: Bump when the output for the same parameters changes.
 BUILDER_VERSION = 1
-METADATA_NAME = "training_segments_metadata.parquet"
-MEDIA_NAME = "training_segments_media.parquet"
 MANIFEST_NAME = "demo_manifest.json"
 ROW_GROUP = 32
 #: Segments rendered per worker task (one FluidSynth run each).
@@ -111,7 +110,7 @@ class DemoParams:
 
 
 @dataclass
-class DemoDataset:
+class DemoDataset(TwoParquetDataset):
     """A built (or reused) demo data set.
 
     Attributes:
@@ -121,18 +120,9 @@ class DemoDataset:
         reused: whether an existing build was returned.
     """
 
-    root: Path
     params: DemoParams
     summary: dict[str, Any]
     reused: bool
-
-    @property
-    def metadata_path(self) -> Path:
-        return self.root / METADATA_NAME
-
-    @property
-    def media_path(self) -> Path:
-        return self.root / MEDIA_NAME
 
     @property
     def manifest_path(self) -> Path:
@@ -140,12 +130,7 @@ class DemoDataset:
 
     def data_section(self) -> DataSection:
         """A ``data:`` section reading this data set (class order fixed to the demo's)."""
-        return DataSection(
-            root=str(self.root),
-            metadata_path=METADATA_NAME,
-            media_path=MEDIA_NAME,
-            label_classes={head: list(classes) for head, classes in LABEL_CLASSES.items()},
-        )
+        return self.section(label_classes={head: list(classes) for head, classes in LABEL_CLASSES.items()})
 
 
 @dataclass

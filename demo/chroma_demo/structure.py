@@ -33,13 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from chroma_demo.layout import MEDIA_NAME, METADATA_NAME, TwoParquetDataset
 from chroma_demo.render import midi_bytes, synthesize
 from chroma_framework.atomic import atomic_write, write_json
 from chroma_framework.config.data import ColumnsSection, DataSection
 from chroma_framework.cues.columns import BEAT_TIMES, BOUNDARY_TIMES, BPM, CUE_NAMES, DOWNBEAT_TIMES, FIRST_BEAT
 
-METADATA_NAME = "training_segments_metadata.parquet"
-MEDIA_NAME = "training_segments_media.parquet"
 MANIFEST_NAME = "structure_manifest.json"
 #: The segment label of the data set (its classes: :meth:`StructureParams.label_classes`).
 LABEL = "section_count"
@@ -275,27 +274,15 @@ def _splits(params: StructureParams) -> list[str]:
 
 
 @dataclass
-class StructureDataset:
+class StructureDataset(TwoParquetDataset):
     """A written structure data set: where its files are, and what it holds."""
 
-    root: Path
     params: StructureParams
     summary: dict[str, Any]
 
-    @property
-    def metadata_path(self) -> Path:
-        return self.root / METADATA_NAME
-
-    @property
-    def media_path(self) -> Path:
-        return self.root / MEDIA_NAME
-
     def data_section(self) -> DataSection:
         """A ``data:`` section reading this data set (the ``section_count`` head, its classes in order)."""
-        return DataSection(
-            root=str(self.root),
-            metadata_path=METADATA_NAME,
-            media_path=MEDIA_NAME,
+        return self.section(
             labels=[LABEL],
             label_classes={LABEL: self.params.label_classes()},
         )
