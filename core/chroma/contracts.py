@@ -3,7 +3,8 @@
 Shapes use ``B`` for batch, ``S`` for audio samples, ``E`` for MIDI events,
 ``F`` for event features, ``T`` for sequence positions and ``D`` for features.
 
-* :class:`AudioBatch`, :class:`MidiBatch`, :class:`TextBatch` are what encoders take.
+* :class:`AudioBatch`, :class:`MidiBatch`, :class:`TextBatch` are what encoders take; :class:`FrameBatch`
+  is what a stream-reading encoder (:attr:`Encoder.streams`) takes instead.
 * :class:`EncoderOutput` is what every encoder returns.
 * :class:`FusionOutput` is what every fusion returns.
 * :class:`Encoder` and :class:`FusionModule` are the base classes plugins subclass.
@@ -18,6 +19,7 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import torch
@@ -105,6 +107,47 @@ class TextBatch:
 
 
 @dataclass
+class FrameBatch:
+    """Time-aligned feature frames of the streams one encoder reads (``data.streams``, see
+    ``docs/feature-streams.md``), already normalised, on one frame grid.
+
+    An encoder whose :attr:`Encoder.streams` is non-empty takes a ``FrameBatch`` of those streams instead of its
+    modality's media; a row without any available frame is an absent modality.
+
+    Attributes:
+        values: ``{stream: [B, T, D_s]}`` float32, zero where unavailable or past a row's length.
+        masks: ``{stream: [B, T]}`` bool, True where the stream has a value (never past a row's length).
+        lengths: ``[B]`` int64 grid frames per row (0 for an absent row).
+    """
+
+    values: dict[str, Tensor]
+    masks: dict[str, Tensor]
+    lengths: Tensor
+
+    def to(self, device: torch.device | str) -> FrameBatch:
+        return FrameBatch(
+            {k: v.to(device) for k, v in self.values.items()},
+            {k: m.to(device) for k, m in self.masks.items()},
+            self.lengths.to(device),
+        )
+
+    def take(self, rows: Tensor) -> FrameBatch:
+        """Rows ``rows`` (``[K]`` int64)."""
+        return FrameBatch(
+            {k: v[rows] for k, v in self.values.items()},
+            {k: m[rows] for k, m in self.masks.items()},
+            self.lengths[rows],
+        )
+
+    def frame_mask(self) -> Tensor:
+        """``[B, T]`` bool, True at frames inside each row's length."""
+        from chroma.pooling import length_mask
+
+        width = next(iter(self.values.values())).shape[1] if self.values else 0
+        return length_mask(self.lengths, width)
+
+
+@dataclass
 class EncoderOutput:
     """What an encoder returns.
 
@@ -157,6 +200,9 @@ class Encoder(nn.Module, ABC):
     returns_sequence: bool = False
     #: Width of :attr:`EncoderOutput.sequence` when it differs from ``output_dim`` (``None``: same).
     sequence_dim: int | None = None
+    #: ``{stream: dim}`` of the ``data.streams`` this encoder reads as a :class:`FrameBatch` instead of its
+    #: modality's media (an instance sets it from its config; empty: it reads media).
+    streams: Mapping[str, int] = MappingProxyType({})
 
     @abstractmethod
     def forward(self, batch: Any) -> EncoderOutput:  # pragma: no cover - abstract

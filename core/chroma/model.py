@@ -6,7 +6,8 @@ Two ways in, per modality (they can be mixed in one batch):
 * end to end -- ``batch[modality]`` (:class:`~chroma.contracts.TextBatch`,
   :class:`~chroma.contracts.AudioBatch` or :class:`~chroma.contracts.MidiBatch`) run through
   that modality's encoder (lyric vectors precomputed in the data go through the
-  ``precomputed`` text encoder).
+  ``precomputed`` text encoder); a stream-reading encoder (:attr:`~chroma.contracts.Encoder.streams`)
+  takes a :class:`~chroma.contracts.FrameBatch` of time-aligned feature frames there instead.
 
 In training mode each present modality of each sample is hidden with probability
 ``modality_dropout`` (the fusion then sees its null embedding), never all present
@@ -22,7 +23,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from chroma.contracts import AudioBatch, Encoder, EncoderOutput, FusionModule, MidiBatch, TextBatch
+from chroma.contracts import AudioBatch, Encoder, EncoderOutput, FrameBatch, FusionModule, MidiBatch, TextBatch
 from chroma.heads import ClassificationHeads
 from chroma.modality import MODALITIES, modality_index
 from chroma.standardize import InputStandardizer
@@ -75,7 +76,10 @@ def drop_modalities(mask: Tensor, p: float, generator: torch.Generator | None = 
 
 
 def take_rows(batch: Any, rows: Tensor) -> Any:
-    """Rows ``rows`` (``[K]`` int64) of an :class:`AudioBatch`, :class:`MidiBatch` or :class:`TextBatch`."""
+    """Rows ``rows`` (``[K]`` int64) of an :class:`AudioBatch`, :class:`MidiBatch`, :class:`TextBatch` or
+    :class:`FrameBatch`."""
+    if isinstance(batch, FrameBatch):
+        return batch.take(rows)
     if isinstance(batch, AudioBatch):
         return AudioBatch(batch.waveform[rows], batch.lengths[rows], batch.sample_rate)
     if isinstance(batch, MidiBatch):

@@ -30,6 +30,7 @@ FIRST_PARTY_PLUGINS: dict[str, FirstParty] = {
     "musicnn": FirstParty("audio_encoder", "chroma-audio-musicnn"),
     "mert": FirstParty("audio_encoder", "chroma-audio-mert"),
     "wav2vec2": FirstParty("audio_encoder", "chroma-audio-wav2vec2"),
+    "stream_projection": FirstParty("audio_encoder", "chroma-stream-projection"),
     "late": FirstParty("fusion", "chroma-fusion-late"),
     "early": FirstParty("fusion", "chroma-fusion-early"),
     "cross_attention": FirstParty("fusion", "chroma-fusion-crossattn"),

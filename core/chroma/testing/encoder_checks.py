@@ -23,6 +23,7 @@ from chroma.contracts import (
     AudioBatch,
     Encoder,
     EncoderOutput,
+    FrameBatch,
     MidiBatch,
     PreparedAugmentation,
     TextBatch,
@@ -39,7 +40,7 @@ from chroma.testing.check_helpers import (
 from chroma.testing.targets import ContractTarget, SkipCheck
 
 Check = Callable[[ContractTarget], None]
-Batch = AudioBatch | MidiBatch | TextBatch
+Batch = AudioBatch | MidiBatch | TextBatch | FrameBatch
 
 
 def _modality(target: ContractTarget) -> str:
@@ -62,6 +63,8 @@ def _inputs(target: ContractTarget, encoder: Encoder, batch: Any = None) -> st.S
     """
     seconds = float(target.capability("test_seconds", 1.0))
     modality = _modality(target)
+    if encoder.streams:
+        return cst.frame_batches(dict(encoder.streams), batch=batch)
     if modality == "audio":
         return cst.audio_batches(int(encoder.sample_rate or 0), batch=batch, max_seconds=seconds)
     if modality == "midi":
@@ -77,6 +80,8 @@ def _text_embedding_dim(target: ContractTarget, encoder: Encoder) -> int:
 def _row(batch: Batch, row: int) -> Batch:
     """Row ``row`` as a batch of one, keeping the padded width."""
     sl = slice(row, row + 1)
+    if isinstance(batch, FrameBatch):
+        return batch.take(torch.tensor([row]))
     if isinstance(batch, AudioBatch):
         return AudioBatch(batch.waveform[sl], batch.lengths[sl], batch.sample_rate)
     if isinstance(batch, MidiBatch):
@@ -87,6 +92,8 @@ def _row(batch: Batch, row: int) -> Batch:
 
 
 def _size(batch: Batch) -> int:
+    if isinstance(batch, FrameBatch):
+        return int(batch.lengths.shape[0])
     if isinstance(batch, AudioBatch):
         return batch.waveform.shape[0]
     if isinstance(batch, MidiBatch):
@@ -125,7 +132,14 @@ def check_encoder_declares_contract(target: ContractTarget) -> None:
         raise AssertionError(f"{target!r}: encoder.modality is {encoder.modality!r}, kind says {modality!r}")
     if not isinstance(encoder.output_dim, int) or encoder.output_dim <= 0:
         raise AssertionError(f"{target!r}: output_dim must be a positive int, got {encoder.output_dim!r}")
-    if modality == "audio":
+    if encoder.streams:
+        bad = {k: v for k, v in encoder.streams.items() if not isinstance(v, int) or isinstance(v, bool) or v <= 0}
+        if bad or encoder.sample_rate is not None:
+            raise AssertionError(
+                f"{target!r}: a stream-reading encoder needs positive int stream dims and sample_rate None, "
+                f"got streams={dict(encoder.streams)} sample_rate={encoder.sample_rate!r}"
+            )
+    elif modality == "audio":
         if not isinstance(encoder.sample_rate, int) or encoder.sample_rate <= 0:
             raise AssertionError(
                 f"{target!r}: audio encoders need a positive int sample_rate, got {encoder.sample_rate!r}"
@@ -154,10 +168,15 @@ def check_encoder_degenerate_inputs(target: ContractTarget) -> None:
     """Finite output for silence and empty audio, empty MIDI (lengths 0) and empty lyrics."""
     encoder = _encoder(target)
     modality = _modality(target)
-    if modality == "audio":
+    if encoder.streams:
+        dims = dict(encoder.streams)
+        zeros = {k: torch.zeros(2, 1, d) for k, d in dims.items()}
+        masks = {k: torch.zeros(2, 1, dtype=torch.bool) for k in dims}
+        batch: Batch = FrameBatch(zeros, masks, torch.tensor([1, 0]))
+    elif modality == "audio":
         rate = int(encoder.sample_rate or 0)
         width = max(1, int(float(target.capability("test_seconds", 1.0)) * rate))
-        batch: Batch = AudioBatch(torch.zeros(3, width), torch.tensor([width, width // 2, 0]), rate)
+        batch = AudioBatch(torch.zeros(3, width), torch.tensor([width, width // 2, 0]), rate)
     elif modality == "midi":
         batch = MidiBatch(torch.zeros(2, 1, len(MIDI_EVENT_FEATURES)), torch.zeros(2, dtype=torch.long), 4.0)
     else:
@@ -168,6 +187,12 @@ def check_encoder_degenerate_inputs(target: ContractTarget) -> None:
 
 def _pad(batch: Batch, extra: int) -> Batch:
     """``batch`` with ``extra`` more zero positions past every row's length."""
+    if isinstance(batch, FrameBatch):
+        return FrameBatch(
+            {k: F.pad(v, (0, 0, 0, extra)) for k, v in batch.values.items()},
+            {k: F.pad(m, (0, extra)) for k, m in batch.masks.items()},
+            batch.lengths,
+        )
     if isinstance(batch, AudioBatch):
         return AudioBatch(F.pad(batch.waveform, (0, extra)), batch.lengths, batch.sample_rate)
     assert isinstance(batch, MidiBatch)
@@ -321,7 +346,7 @@ def encoder_checks(target: ContractTarget) -> Iterator[Check]:
     yield check_encoder_declares_contract
     yield check_encoder_output_shape
     yield check_encoder_degenerate_inputs
-    if _modality(target) in ("audio", "midi"):
+    if _modality(target) in ("audio", "midi") or target.module_flag("streams"):
         yield check_encoder_padding_invariance
     yield check_encoder_batch_independence
     yield check_encoder_eval_determinism

@@ -30,7 +30,7 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from chroma.contracts import MIDI_EVENT_FEATURES, AudioBatch, MidiBatch, TextBatch, midi_feature_index
+from chroma.contracts import MIDI_EVENT_FEATURES, AudioBatch, FrameBatch, MidiBatch, TextBatch, midi_feature_index
 from chroma.modality import MODALITIES, modality_index
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "batch_sizes",
     "embeddings",
     "every_mask_pattern",
+    "frame_batches",
     "garbage",
     "midi_batches",
     "modality_masks",
@@ -256,6 +257,41 @@ def audio_batches(
         elif kind == "noise":
             waveform[row, :length] = (torch.randn(length, generator=gen) * 0.3).clamp(-1.0, 1.0)
     return AudioBatch(waveform, torch.tensor(lengths, dtype=torch.long), sample_rate)
+
+
+@st.composite
+def frame_batches(
+    draw: st.DrawFn,
+    streams: Mapping[str, int],
+    *,
+    batch: int | st.SearchStrategy[int] | None = None,
+    max_frames: int = 12,
+    allow_empty: bool = True,
+    max_batch: int = 4,
+) -> FrameBatch:
+    """:class:`~chroma.contracts.FrameBatch` of the ``streams`` (``{name: dim}``): rows of varied length, each
+    stream available on a random subset of a row's frames (possibly none, as for a stream missing in a segment),
+    zero where unavailable or padded.
+
+    Args:
+        streams: the streams and their widths.
+        batch: batch size (or strategy); drawn when ``None``.
+        max_frames: longest row.
+        allow_empty: allow rows of 0 frames (absent rows).
+        max_batch: largest drawn batch.
+    """
+    size = _batch(draw, batch, max_batch)
+    lengths = draw(st.lists(st.integers(0 if allow_empty else 1, max_frames), min_size=size, max_size=size))
+    width = max(1, max(lengths))
+    gen = _generator(draw(_SEEDS))
+    inside = torch.arange(width)[None, :] < torch.tensor(lengths)[:, None]
+    values, masks = {}, {}
+    for name, dim in streams.items():
+        share = draw(st.sampled_from((0.0, 0.5, 1.0)))
+        mask = inside & (torch.rand(size, width, generator=gen) < share if share < 1 else inside)
+        values[name] = torch.where(mask.unsqueeze(-1), torch.randn(size, width, dim, generator=gen), 0.0)
+        masks[name] = mask
+    return FrameBatch(values, masks, torch.tensor(lengths, dtype=torch.long))
 
 
 @st.composite
