@@ -104,6 +104,9 @@ class TrainingSection(Section):
     log_every: int = Field(default=50, gt=0)
     #: ``DataLoader`` workers for end-to-end training (the precomputed path indexes tensors directly).
     num_workers: int = Field(default=0, ge=0)
+    #: torch CPU threads of every command (precompute workers each get this many); ``None``: the measured
+    #: default, 1 (see ``chroma_framework.threads``). ``--threads`` on the command line overrides it.
+    num_threads: int | None = Field(default=None, ge=1, le=1024)
     #: ``cpu``, ``cuda``, ``cuda:1`` ..., ``mps`` or ``auto`` (CUDA when available).
     device: str = "auto"
     #: Training forward passes in ``fp32``, or under ``bf16`` / ``fp16`` autocast (fp16 with a gradient scaler).
