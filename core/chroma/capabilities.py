@@ -1,6 +1,6 @@
 """Typed capabilities a plugin declares on its :class:`~chroma.plugins.PluginSpec` (imports no torch).
 
-One dataclass per plugin kind, in the manner of scikit-learn's estimator tags. They hold only what must be
+One dataclass per plugin kind (encoders share one), in the manner of scikit-learn's estimator tags. They hold only what must be
 known *before* a plugin is built: whether it loads pretrained weights and how the contract kit builds and
 exercises a small instance. Facts of the built module (``Encoder.returns_sequence``,
 ``FusionModule.uses_sequences``, widths) are read from the module itself and declared nowhere else.
@@ -48,7 +48,22 @@ class FusionCapabilities(KitCapabilities):
     """Capabilities of a fusion plugin (only the kit's settings: a fusion's behaviour is read from it)."""
 
 
-Capabilities = EncoderCapabilities | FusionCapabilities
+@dataclass(frozen=True)
+class FrameHeadCapabilities(KitCapabilities):
+    """Capabilities of a frame head plugin (only the kit's settings: outputs and target are read from the head)."""
+
+
+Capabilities = EncoderCapabilities | FusionCapabilities | FrameHeadCapabilities
+
+
+def capabilities_type(kind: str) -> type[Capabilities]:
+    """The capabilities dataclass of plugin kind ``kind``."""
+    if kind == "fusion":
+        return FusionCapabilities
+    if kind == "frame_head":
+        return FrameHeadCapabilities
+    return EncoderCapabilities
+
 
 #: Keys of the version-1 capability dict that became attributes of the built module.
 _MODULE_FACTS = frozenset({"returns_sequence", "uses_sequences"})
@@ -62,7 +77,7 @@ def capabilities_from_dict(kind: str, values: Mapping[str, Any], plugin: str) ->
     Raises:
         ValueError: an unknown key, naming the plugin and the keys the dataclass takes.
     """
-    cls: type[Capabilities] = FusionCapabilities if kind == "fusion" else EncoderCapabilities
+    cls = capabilities_type(kind)
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known - _MODULE_FACTS)
     if unknown:

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from chroma.contracts import AudioBatch, Encoder, EncoderOutput, FrameBatch, FusionModule, MidiBatch, TextBatch
+from chroma.frame_heads.base import FrameHead
 from chroma.heads import ClassificationHeads
 from chroma.modality import MODALITIES, modality_index
 from chroma.standardize import InputStandardizer
@@ -38,6 +39,9 @@ class ModelOutput:
         hidden: ``[B, hidden_dim]`` fused representation.
         weights: the fusion's inspection tensors (e.g. ``{"gates": [B, 3]}``).
         embeddings: ``{modality: [B, D]}`` pooled inputs the fusion received (before null substitution).
+        frames: ``{frame head: [B, T, K]}`` logits of the frame heads (0 at padded frames), for the heads whose
+            modality's encoder ran on the batch.
+        frame_masks: ``{frame head: [B, T]}`` bool, True at the valid frames of that head's sequence.
         modality_mask: ``[B, 3]`` bool mask the fusion used (after restriction and modality dropout).
     """
 
@@ -45,6 +49,8 @@ class ModelOutput:
     hidden: Tensor
     weights: dict[str, Tensor] = field(default_factory=dict)
     embeddings: dict[str, Tensor] = field(default_factory=dict)
+    frames: dict[str, Tensor] = field(default_factory=dict)
+    frame_masks: dict[str, Tensor] = field(default_factory=dict)
     modality_mask: Tensor | None = None
 
 
@@ -102,7 +108,7 @@ def scatter_rows(out: EncoderOutput, rows: Tensor, size: int) -> EncoderOutput:
 
 
 class ChromaModel(nn.Module):
-    """Encoders (optional) -> fusion -> classification heads.
+    """Encoders (optional) -> fusion -> classification heads, and frame heads over encoder sequences.
 
     Args:
         fusion: the fusion module; its ``input_dims`` keys are the modalities the model uses.
@@ -113,6 +119,8 @@ class ChromaModel(nn.Module):
         head_dropout: dropout before the heads.
         standardize: modalities whose pooled inputs (precomputed embeddings or frozen-encoder outputs) pass
             an :class:`~chroma.standardize.InputStandardizer` before the fusion; fit it with
+        frame_heads: ``{name: (modality, FrameHead)}``: frame heads reading that modality's encoder sequence
+            (the encoder must return one, as wide as the head's ``input_dim``).
             :meth:`fit_standardizers` on training rows.
     """
 
@@ -124,6 +132,7 @@ class ChromaModel(nn.Module):
         modality_dropout: float = 0.15,
         frozen_encoders: Collection[str] = (),
         head_dropout: float = 0.0,
+        frame_heads: Mapping[str, tuple[str, FrameHead]] | None = None,
         standardize: Collection[str] = (),
     ) -> None:
         super().__init__()
@@ -151,6 +160,21 @@ class ChromaModel(nn.Module):
             raise ValueError(f"standardize names modalities the fusion does not take: {unknown}")
         self.standardizers = nn.ModuleDict(
             {m: InputStandardizer(fusion.input_dims[m]) for m in self.modalities if m in standardize}
+        self.frame_heads = nn.ModuleDict({name: head for name, (_, head) in (frame_heads or {}).items()})
+        #: ``{frame head: modality}`` whose encoder's frame sequence each frame head reads.
+        self.frame_inputs: dict[str, str] = {name: m for name, (m, _) in (frame_heads or {}).items()}
+        for name, modality in self.frame_inputs.items():
+            if modality not in self.encoders:
+                raise ValueError(
+                    f"frame head {name!r} reads the {modality} sequence, but the model has no {modality} encoder"
+                )
+            encoder = cast(Encoder, self.encoders[modality])
+            width = int(encoder.sequence_dim or encoder.output_dim)
+            if not encoder.returns_sequence or cast(FrameHead, self.frame_heads[name]).input_dim != width:
+                raise ValueError(
+                    f"frame head {name!r} needs the {modality} encoder {encoder.name!r}'s frame sequence "
+                    f"({width} wide, returned: {encoder.returns_sequence})"
+                )
         )
         used = torch.tensor([m in self.modalities for m in MODALITIES])
         self.register_buffer("used_modalities", used, persistent=False)
@@ -230,12 +254,14 @@ class ChromaModel(nn.Module):
             generator: RNG for modality dropout (training mode only).
 
         Returns:
-            :class:`ModelOutput` with ``logits[head]`` ``[B, num_classes]``.
+            :class:`ModelOutput` with ``logits[head]`` ``[B, num_classes]`` and ``frames[frame head]``
+            ``[B, T, K]``.
         """
         mask = batch["modality_mask"].bool() & self.used_modalities.to(batch["modality_mask"].device)
         given = batch.get("embeddings") or {}
         prepared = batch.get("prepared") or {}
         embeddings: dict[str, Tensor] = {}
+        frame_inputs: dict[str, tuple[Tensor, Tensor]] = {}
         sequences: dict[str, tuple[Tensor, Tensor]] = {}
         for modality in self.modalities:
             present = mask[:, modality_index(modality)]
@@ -253,6 +279,8 @@ class ChromaModel(nn.Module):
                     continue
                 embeddings[modality] = out.pooled
                 if out.sequence is not None and out.sequence_mask is not None and self.fusion.uses_sequences:
+                if out.sequence is not None and out.sequence_mask is not None:
+                    frame_inputs[modality] = (out.sequence, out.sequence_mask)
                     sequences[modality] = (out.sequence, out.sequence_mask)
             else:
                 source = (
@@ -269,4 +297,11 @@ class ChromaModel(nn.Module):
         inputs = {m: self.standardizers[m](e) if m in self.standardizers else e for m, e in embeddings.items()}
         fused = self.fusion(inputs, mask, sequences or None)
         logits = self.heads(fused.hidden)
-        return ModelOutput(logits, fused.hidden, dict(fused.weights), embeddings, mask)
+        frames: dict[str, Tensor] = {}
+        frame_masks: dict[str, Tensor] = {}
+        for name, modality in self.frame_inputs.items():
+            if modality in frame_inputs:
+                sequence, valid = frame_inputs[modality]
+                frames[name] = self.frame_heads[name](sequence, valid)
+                frame_masks[name] = valid
+        return ModelOutput(logits, fused.hidden, dict(fused.weights), embeddings, mask, frames, frame_masks)

@@ -7,6 +7,7 @@ from typing import Any
 
 from chroma.contracts import Encoder, FusionDims
 from chroma.errors import ConfigError
+from chroma.frame_heads.base import FrameHead, frame_timing
 from chroma.modality import MODALITIES
 from chroma.model import ChromaModel
 from chroma.plugins.registry import PluginRegistry, get_registry
@@ -46,6 +47,41 @@ def build_encoder(config: ChromaConfig, modality: str, registry: PluginRegistry 
     return registry.build_encoder(
         kind, section.type, options, section.provider, section_keys=type(section).model_fields
     )
+
+
+def build_frame_heads(
+    config: ChromaConfig, encoders: Mapping[str, Encoder], registry: PluginRegistry
+) -> dict[str, tuple[str, FrameHead]]:
+    """``{name: (modality, FrameHead)}`` of ``model.frame_heads``, each sized to its encoder's frame sequence.
+
+    Raises:
+        ConfigError: a head reads a modality without a trainable (or end-to-end) encoder returning a frame
+            sequence with a declared frame rate, naming the ``model.frame_heads.<name>`` section.
+    """
+    heads: dict[str, tuple[str, FrameHead]] = {}
+    for name, section in config.model.frame_heads.items():
+        path = f"model.frame_heads.{name}"
+        encoder = encoders.get(section.modality)
+        if encoder is None:
+            raise ConfigError(
+                f"{path}.modality: the head reads the {section.modality} frame sequence, but the run has no "
+                f"{section.modality} encoder running in the model (a frozen encoder's embeddings are precomputed "
+                f"without frames); add model.{section.modality}_encoder with frozen: false"
+            )
+        try:
+            frame_timing(encoder)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        head = registry.build_frame_head(
+            section.type,
+            section.plugin_options(),
+            input_dim=int(encoder.sequence_dim or encoder.output_dim),
+            provider=section.provider,
+            yaml_path=path,
+            section_keys=type(section).model_fields,
+        )
+        heads[name] = (section.modality, head)
+    return heads
 
 
 def build_model(
@@ -112,6 +148,7 @@ def build_model(
         provider=fusion_cfg.provider,
         section_keys=type(fusion_cfg).model_fields,
     )
+    frame_heads = build_frame_heads(config, encoders, registry)
     model = ChromaModel(
         fusion,
         heads,
@@ -120,6 +157,7 @@ def build_model(
         frozen_encoders=frozen,
         head_dropout=model_cfg.head_dropout,
         standardize=[m for m in dims if m in precomputed] if model_cfg.standardize_inputs else (),
+        frame_heads=frame_heads,
     )
     fusion_record = registry.get("fusion", fusion_cfg.strategy, fusion_cfg.provider)
     model.build_info = {
@@ -137,6 +175,10 @@ def build_model(
         "encoders": {
             m: {"name": e.name, "version": e.version, "output_dim": e.output_dim, "frozen": m in frozen}
             for m, e in encoders.items()
+        },
+        "frame_heads": {
+            name: {"type": type(head).name, "modality": m, "outputs": list(head.output_names)}
+            for name, (m, head) in frame_heads.items()
         },
     }
     return model

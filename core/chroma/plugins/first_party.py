@@ -37,6 +37,9 @@ FIRST_PARTY_PLUGINS: dict[str, FirstParty] = {
     "gated": FirstParty("fusion", "chroma-fusion-gated"),
     "hf_text": FirstParty("text_encoder", "chroma-text-hf"),
     "precomputed": FirstParty("text_encoder", "chroma-framework"),
+    "boundary": FirstParty("frame_head", "chroma-framework"),
+    "energy": FirstParty("frame_head", "chroma-framework"),
+    "event": FirstParty("frame_head", "chroma-framework"),
 }
 
 FIRST_PARTY_DISTRIBUTIONS: frozenset[str] = frozenset(fp.distribution for fp in FIRST_PARTY_PLUGINS.values())

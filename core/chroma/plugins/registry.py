@@ -13,7 +13,8 @@ Each loaded module is registered with a pluggy ``PluginManager`` and its
 :class:`PluginRecord` carrying the providing distribution and version.
 
 Listing imports only the light entry-point modules (never torch): factories are
-imported by :meth:`PluginRegistry.build_encoder` / :meth:`PluginRegistry.build_fusion`.
+imported by :meth:`PluginRegistry.build_encoder` / :meth:`PluginRegistry.build_fusion` /
+:meth:`PluginRegistry.build_frame_head`.
 
 Status of a record:
 
@@ -56,6 +57,7 @@ from chroma.plugins.spec import CHROMA_API_VERSION, PLUGIN_KINDS, SUPPORTED_API_
 
 if TYPE_CHECKING:  # torch-backed types, imported lazily at build time
     from chroma.contracts import Encoder, FusionDims, FusionModule
+    from chroma.frame_heads.base import FrameHead
 
 #: Comma-separated plugin or distribution names to disable; ``*`` disables every external plugin.
 DISABLE_ENV = "CHROMA_DISABLE_PLUGINS"
@@ -568,6 +570,29 @@ class PluginRegistry:
                 "expected a chroma.contracts.FusionModule subclass"
             )
         return fusion
+
+    def build_frame_head(
+        self,
+        name: str,
+        options: Mapping[str, Any] | PluginConfig | None = None,
+        *,
+        input_dim: int,
+        provider: str | None = None,
+        yaml_path: str = "model.frame_heads",
+        section_keys: Iterable[str] = (),
+    ) -> FrameHead:
+        """Build frame head plugin ``name`` reading sequences ``input_dim`` wide (``factory(config, input_dim)``)."""
+        from chroma.frame_heads.base import FrameHead
+
+        record = self.get("frame_head", name, provider, yaml_path=f"{yaml_path}.type")
+        config = self.plugin_config(record, options, yaml_path, section_keys)
+        head = self._factory(record)(config, int(input_dim))
+        if not isinstance(head, FrameHead):
+            raise PluginLoadError(
+                f"frame_head plugin {name!r} ({record.provider}) built a {type(head).__name__}, "
+                "expected a chroma.frame_heads.base.FrameHead subclass"
+            )
+        return head
 
 
 def _takes_version1_keywords(factory: Any) -> bool:

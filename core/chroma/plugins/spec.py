@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from chroma.capabilities import Capabilities, EncoderCapabilities, FusionCapabilities, capabilities_from_dict
+from chroma.capabilities import (
+    Capabilities,
+    EncoderCapabilities,
+    FrameHeadCapabilities,
+    FusionCapabilities,
+    capabilities_from_dict,
+    capabilities_type,
+)
 
 #: Version of the plugin contract this core implements.
 #: 2: typed capabilities (:mod:`chroma.capabilities`); fusions built as ``factory(config, dims)`` with
@@ -26,8 +33,8 @@ CHROMA_API_VERSION = 2
 #: for this release; any other version is listed as ``incompatible`` and never built.
 SUPPORTED_API_VERSIONS: tuple[int, ...] = (1, 2)
 
-PluginKind = Literal["audio_encoder", "midi_encoder", "text_encoder", "fusion"]
-PLUGIN_KINDS: tuple[str, ...] = ("audio_encoder", "midi_encoder", "text_encoder", "fusion")
+PluginKind = Literal["audio_encoder", "midi_encoder", "text_encoder", "fusion", "frame_head"]
+PLUGIN_KINDS: tuple[str, ...] = ("audio_encoder", "midi_encoder", "text_encoder", "fusion", "frame_head")
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _FACTORY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -58,11 +65,13 @@ class PluginSpec:
         factory: ``"module:attr"`` of the callable that builds the module, usually the class itself.
             Encoders: ``factory(config) -> Encoder``.
             Fusions: ``factory(config, dims: FusionDims) -> FusionModule``.
+            Frame heads: ``factory(config, input_dim: int) -> chroma.frame_heads.base.FrameHead``.
         config_model: the plugin's :class:`PluginConfig` subclass (importable without torch).
         api_version: the :data:`CHROMA_API_VERSION` the plugin was written for. Left unset it is
             inferred: 1 for a spec giving the version-1 capabilities dict, else the current version.
-        capabilities: :class:`~chroma.capabilities.EncoderCapabilities` or
-            :class:`~chroma.capabilities.FusionCapabilities` (default: the kind's defaults). A version-1
+        capabilities: :class:`~chroma.capabilities.EncoderCapabilities`,
+            :class:`~chroma.capabilities.FusionCapabilities` or :class:`~chroma.capabilities.FrameHeadCapabilities`
+            (default: the kind's defaults). A version-1
             plugin may still give the old dict; it is converted with a DeprecationWarning.
         description: one line for ``chroma plugins``.
     """
@@ -90,7 +99,7 @@ class PluginSpec:
         object.__setattr__(self, "capabilities", self._typed_capabilities())
 
     def _typed_capabilities(self) -> Capabilities:
-        expected: type[Capabilities] = FusionCapabilities if self.kind == "fusion" else EncoderCapabilities
+        expected = capabilities_type(self.kind)
         caps = self.capabilities
         if caps is None:
             return expected()
@@ -115,7 +124,7 @@ class PluginSpec:
     def kit(self) -> Capabilities:
         """The typed capabilities (never a dict after construction)."""
         caps = self.capabilities
-        assert isinstance(caps, EncoderCapabilities | FusionCapabilities)
+        assert isinstance(caps, EncoderCapabilities | FusionCapabilities | FrameHeadCapabilities)
         return caps
 
     def load_factory(self) -> Any:

@@ -44,11 +44,31 @@ class FusionSection(PluginSection):
     hidden_dim: int = Field(default=512, gt=0)
 
 
+class FrameHeadSection(PluginSection):
+    """``model.frame_heads.<name>``: ``type`` names the frame head kind (a ``frame_head`` plugin).
+
+    The head reads the frame sequence of ``model.<modality>_encoder`` (an encoder that returns one and declares
+    its frame rate) and is trained on the target its kind declares, with ``weight`` times its loss added to the
+    segment heads' loss.
+    """
+
+    type: str
+    modality: Literal["text", "audio", "midi"] = "audio"
+    #: Weight of this head's loss in the multi-task sum.
+    weight: float = Field(default=1.0, ge=0)
+    #: ``tolerant``: BCE against targets dilated by +-``tolerance_frames`` (boundary/event heads' default);
+    #: ``bce``: plain BCE; ``mse``: squared error of the probabilities (energy heads' default).
+    loss: Literal["tolerant", "bce", "mse"] | None = None
+    tolerance_frames: int = Field(default=2, ge=0)
+
+
 class ModelSection(Section):
     text_encoder: EncoderSection | None = None
     audio_encoder: EncoderSection | None = None
     midi_encoder: EncoderSection | None = None
     fusion: FusionSection = Field(default_factory=FusionSection)
+    #: Frame-level heads by name (e.g. ``boundary: {type: boundary}``), trained beside the segment heads.
+    frame_heads: dict[str, FrameHeadSection] = Field(default_factory=dict)
     #: How absent modalities are filled (design decision D3).
     missing: Literal["learned_null", "zero"] = "learned_null"
     #: Probability of hiding a present modality during training (never all of a sample's).

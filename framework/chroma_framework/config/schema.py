@@ -9,6 +9,7 @@ from chroma_framework.config.base import Section
 from chroma_framework.config.data import DataSection
 from chroma_framework.config.midi import MidiPreprocessingSection
 from chroma_framework.config.model import ModelSection
+from chroma_framework.config.structure import StructureSection
 from chroma_framework.config.training import TrainingSection
 
 
@@ -33,3 +34,4 @@ class ChromaConfig(Section):
     preprocessing: PreprocessingSection = Field(default_factory=PreprocessingSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
     plugins: PluginsSection = Field(default_factory=PluginsSection)
+    structure: StructureSection = Field(default_factory=StructureSection)

@@ -47,7 +47,8 @@ class _ConvBlock(nn.Module):
 class AudioCnnEncoder(Encoder):
     """Waveform ``[B, S]`` -> pooled ``[B, hidden_dim]`` and frames ``[B, T, hidden_dim]``.
 
-    ``T = ceil(frames / 2**len(channels))`` for ``frames = (S - n_fft) // hop + 1``.
+    ``T = ceil(frames / 2**len(channels))`` for ``frames = (S - n_fft) // hop + 1``; sequence frame ``j``
+    is centred at ``frame_offset_seconds + j * frame_hop_seconds`` (``2**len(channels) * hop / sample_rate``).
     The pooled vector projects the masked mean and max of the frames; rows with
     no complete STFT frame (shorter than ``n_fft``, or absent) pool to zeros.
     """
@@ -82,6 +83,10 @@ class AudioCnnEncoder(Encoder):
         self.frame_proj = nn.Linear(config.channels[-1] * bands, config.hidden_dim)
         self.dropout = nn.Dropout(config.dropout)
         self.pool_proj = nn.Linear(2 * config.hidden_dim, config.hidden_dim)
+        # Frame timing of the sequence, for frame heads: frame j pools mel frames [j * k, (j + 1) * k).
+        k = 2 ** len(config.channels)
+        self.frame_hop_seconds = k * config.hop_length / config.sample_rate
+        self.frame_offset_seconds = ((k - 1) / 2 * config.hop_length + config.n_fft / 2) / config.sample_rate
 
     def prepare(self, batch: AudioBatch) -> dict[str, Tensor]:
         """Resample and take the log-mel spectrogram (no parameters).

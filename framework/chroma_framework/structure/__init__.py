@@ -1,0 +1,1 @@
+"""Structure detection: frame targets, frame losses, post-processing, evaluation and ``chroma detect``."""
