@@ -13,6 +13,7 @@ from chroma.model import ChromaModel
 from chroma.plugins.registry import PluginRegistry, get_registry
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.streams.model_inputs import slot_options
 
 
 def _inherit_preprocessing(
@@ -43,7 +44,7 @@ def build_encoder(config: ChromaConfig, modality: str, registry: PluginRegistry 
     if section is None:
         raise ConfigError(f"model.{modality}_encoder is not set")
     kind = f"{modality}_encoder"
-    options = _inherit_preprocessing(config, kind, section, registry)
+    options = slot_options(config, modality, _inherit_preprocessing(config, kind, section, registry))
     return registry.build_encoder(
         kind, section.type, options, section.provider, section_keys=type(section).model_fields
     )
@@ -176,6 +177,7 @@ def build_model(
             m: {"name": e.name, "version": e.version, "output_dim": e.output_dim, "frozen": m in frozen}
             for m, e in encoders.items()
         },
+        "streams": {m: dict(e.streams) for m, e in encoders.items() if e.streams},
         "frame_heads": {
             name: {"type": type(head).name, "modality": m, "outputs": list(head.output_names)}
             for name, (m, head) in frame_heads.items()

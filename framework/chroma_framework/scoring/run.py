@@ -29,6 +29,14 @@ from chroma.modality import MODALITIES, modality_index
 from chroma.plugins.errors import PluginError
 from chroma.plugins.registry import PluginRegistry
 from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.streams.model_inputs import (
+    describe_run_kind,
+    read_normaliser,
+    run_streams,
+    slot_batches,
+)
+from chroma_framework.streams.normalise import StreamNormaliser
+from chroma_framework.streams.spec import StreamValidationError
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training import run_dir as rd
 
@@ -86,12 +94,45 @@ class Run:
         self.device = device
         self._registry = registry
         self._encoders: dict[str, Encoder] | None = None
+        #: The stream normalisation saved with a run trained with ``data.streams`` (set by :func:`load_run`).
+        self.stream_normaliser: StreamNormaliser | None = None
         self._midi = None
         self._audio = None
 
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(self.model.modalities)
+
+    @property
+    def streams(self) -> dict[str, dict[str, int]]:
+        """``{modality: {stream: dim}}`` of the modalities this run reads as feature streams (run.json)."""
+        return run_streams(self.header.get("build") or {})
+
+    @property
+    def kind(self) -> str:
+        """What the run reads, e.g. ``"text, audio (streams mel, rms), midi"``."""
+        return describe_run_kind(self.modalities, self.streams)
+
+    def _stream_inputs(
+        self, streams: Mapping[str, tuple[Any, Any]] | None, raw_given: Mapping[str, bool]
+    ) -> dict[str, tuple[Any, bool]]:
+        """``{modality: (FrameBatch, present)}`` of the run's stream slots for ``streams`` (none given: absent)."""
+        slots = self.streams
+        if streams and not slots:
+            raise ScoringError(f"run {self.path} reads no feature streams ({self.kind}); score it without streams")
+        media = [m for m in slots if raw_given.get(m)]
+        if media:
+            raise ScoringError(
+                f"run {self.path} reads {media[0]} as feature streams, not media ({self.kind}); "
+                f"give the streams {', '.join(slots[media[0]])} instead"
+            )
+        if not slots:
+            return {}
+        assert self.stream_normaliser is not None
+        try:
+            return slot_batches(self.config, self.stream_normaliser, slots, streams or {})
+        except StreamValidationError as exc:
+            raise ScoringError(f"unusable streams: {exc}") from None
 
     @property
     def encoders(self) -> dict[str, Encoder]:
@@ -183,7 +224,11 @@ class Run:
     # --------------------------------------------------------------- scoring
     @torch.no_grad()
     def score(
-        self, midi: MidiInput = None, audio: AudioInput = None, lyrics: str | None = None
+        self,
+        midi: MidiInput = None,
+        audio: AudioInput = None,
+        lyrics: str | None = None,
+        streams: Mapping[str, tuple[Any, Any]] | None = None,
     ) -> dict[str, dict[str, float]]:
         """Class probabilities of one segment.
 
@@ -192,6 +237,9 @@ class Run:
             audio: a path to an audio file, a ``(waveform, sample_rate)`` tuple, or a
                 waveform at the audio encoder's rate.
             lyrics: lyric text (runs with a text encoder only).
+            streams: ``{stream: (timestamps [N] seconds, values [N, D])}`` for a run trained with
+                ``data.streams``; a stream left out is missing, and a stream slot without any available frame is
+                scored as its modality absent (the learned null embedding).
 
         Returns:
             ``{head: {class: probability}}``; each head's probabilities sum to 1.
@@ -221,7 +269,9 @@ class Run:
                 )
             logger.warning("%s has no notes in the scored window: scored as MIDI absent, as training treats it", source)
             given["midi"] = False
-        raw = {"text": text_batch, "audio": audio_batch, "midi": midi_batch}
+        raw: dict[str, Any] = {"text": text_batch, "audio": audio_batch, "midi": midi_batch}
+        for modality, (frames, present) in self._stream_inputs(streams, given).items():
+            raw[modality], given[modality] = frames, present
         if not any(given.values()):
             raise ScoringError("nothing to score: give MIDI, audio or lyrics")
         mask = torch.zeros(1, len(MODALITIES), dtype=torch.bool)
@@ -333,4 +383,14 @@ def load_run(
         ckpt.load_model(run_path / rd.MODEL_FILE, model)
     except (ckpt.CheckpointError, rd.RunError) as exc:
         raise RunLoadError(str(exc)) from None
-    return Run(run_path, config, header, classes, model.to(device), device, registry)
+    normaliser = None
+    if run_streams(header.get("build") or {}):
+        try:
+            normaliser = read_normaliser(run_path)
+        except StreamValidationError as exc:
+            raise RunLoadError(
+                f"run {run_path} reads feature streams but cannot apply their normalisation: {exc}"
+            ) from None
+    run = Run(run_path, config, header, classes, model.to(device), device, registry)
+    run.stream_normaliser = normaliser
+    return run

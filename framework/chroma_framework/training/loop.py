@@ -240,6 +240,9 @@ class Trainer:
         rd.write_config(self.run_dir, self.config)
         rd.write_labels(self.run_dir, self.source.classes)
         rd.write_vocabularies(self.run_dir, self.model.encoders)
+        write_run_files = getattr(self.source, "write_run_files", None)  # e.g. the stream normalisation
+        if write_run_files is not None:
+            write_run_files(self.run_dir)
         rd.write_header(self.run_dir, self._header("running"))
         return MetricsLog(self.run_dir)
 
@@ -512,9 +515,13 @@ def resume_config(config: ChromaConfig, run_dir: Path) -> ChromaConfig:
 def make_source(config: ChromaConfig, device: torch.device, vocab: dict[str, list[str]] | None = None) -> BatchSource:
     """The batch source of ``training.mode`` (precomputed: embeddings, plus input caches of trainable encoders)."""
     if config.training.mode == "precomputed":
+        from chroma_framework.streams.model_inputs import stream_slots
         from chroma_framework.training.cached_inputs import CachedInputSource, open_caches
         from chroma_framework.training.data import PrecomputedSource, load_precomputed
+        from chroma_framework.training.stream_source import StreamSource
 
+        if stream_slots(config):
+            return StreamSource(config, device, vocab)
         caches = open_caches(config)
         if caches:
             return CachedInputSource(config, caches, device, vocab)

@@ -31,6 +31,9 @@ class StreamProjection(Encoder):
         self.config = config
         self.streams = dict(config.streams)
         self.output_dim = int(config.dim)
+        #: Seconds between frames (frame 0 at the segment start), for frame-level heads; ``None`` off a rate grid.
+        self.frame_hop_seconds = None if config.frame_rate is None else 1.0 / config.frame_rate
+        self.frame_offset_seconds = 0.0
         width = sum(self.streams.values()) + (len(self.streams) if config.availability else 0)
         hidden = int(config.hidden or config.dim)
         self.net = nn.Sequential(

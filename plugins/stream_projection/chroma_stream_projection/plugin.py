@@ -31,6 +31,9 @@ class StreamProjectionConfig(PluginConfig):
         dropout: dropout after the hidden layer (training only).
         availability: append each stream's per-frame availability flag to the frame's inputs, so a frame missing
             one stream is told apart from one whose value is zero.
+        frame_rate: frames per second of the grid the streams are aligned to (``None``: a primary-stream grid of
+            no fixed rate). In a chroma config the framework fills it from ``data.streams.grid.rate``; with it the
+            encoder declares ``frame_hop_seconds`` so frame-level heads can read its sequence.
     """
 
     streams: dict[str, PositiveInt] = Field(min_length=1)
@@ -38,6 +41,7 @@ class StreamProjectionConfig(PluginConfig):
     hidden: PositiveInt | None = None
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
     availability: bool = True
+    frame_rate: float | None = Field(default=None, gt=0)
 
     @field_validator("streams")
     @classmethod
