@@ -1,6 +1,6 @@
 """Typed capabilities a plugin declares on its :class:`~chroma.plugins.PluginSpec` (imports no torch).
 
-One dataclass per plugin kind (encoders share one), in the manner of scikit-learn's estimator tags. They hold only what must be
+One dataclass per plugin kind, in the manner of scikit-learn's estimator tags. They hold only what must be
 known *before* a plugin is built: whether it loads pretrained weights and how the contract kit builds and
 exercises a small instance. Facts of the built module (``Encoder.returns_sequence``,
 ``FusionModule.uses_sequences``, widths) are read from the module itself and declared nowhere else.

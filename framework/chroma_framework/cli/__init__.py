@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chroma_framework.cli.sweep_cmd",
     "chroma_framework.cli.score_cmd",
     "chroma_framework.cli.labels_cmd",
+    "chroma_framework.cli.detect_cmd",
 )
 
 

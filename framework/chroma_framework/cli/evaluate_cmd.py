@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from chroma_framework.cli.run_errors import user_errors
@@ -44,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
         if result.baseline:
             gain = result.baseline["heads"][head]
             line += f"  (vs baseline: {gain['accuracy_gain']:+.3f} accuracy, {gain['macro_f1_gain']:+.3f} macro-F1)"
+        print(line)
+    from chroma_framework.structure.evaluation import summary_lines
+
+    for line in summary_lines(json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))):
         print(line)
     print(f"report: {report}")
     return 0

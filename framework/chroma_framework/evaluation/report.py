@@ -257,8 +257,14 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
     if warnings:
         lines += ["", f"## Training warnings ({len(warnings)})", ""]
         lines += [f"- step {w['step']}: {w['message']}" for w in warnings[:10]]
+    metrics = result.as_dict()
+    if (header.get("build") or {}).get("frame_heads"):
+        from chroma_framework.structure.evaluation import structure_report
+
+        structure_lines, metrics["structure"] = structure_report(run_dir, out, result.split)
+        lines += structure_lines
     lines += ["", "## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots if p is not None]
-    write_json(out / "metrics.json", result.as_dict())
+    write_json(out / "metrics.json", metrics)
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -42,6 +42,8 @@ class SplitTensors:
         soft_labels: ``{head: [N, C] float32}`` target distributions of the heads in ``data.soft_labels``.
         cache_rows: ``{modality: [N] int64}`` row of each segment in the modality's input cache (-1 where
             absent), for the trainable encoders; stays on the CPU (it indexes memory maps).
+        frame_targets: ``{name: [N, ...]}`` the frame heads' targets in time (see
+            :mod:`chroma_framework.structure.targets`), sliced into ``batch["frame_targets"]``.
     """
 
     segment_ids: list[str]
@@ -51,6 +53,7 @@ class SplitTensors:
     albums: list[str | None] = field(default_factory=list)
     soft_labels: dict[str, Tensor] = field(default_factory=dict)
     cache_rows: dict[str, Tensor] = field(default_factory=dict)
+    frame_targets: dict[str, Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.segment_ids)
@@ -64,6 +67,7 @@ class SplitTensors:
             self.albums,
             {h: p.to(device) for h, p in self.soft_labels.items()},
             self.cache_rows,
+            {k: t.to(device) for k, t in self.frame_targets.items()},
         )
 
     def batch(self, rows: Tensor, mask: Tensor | None = None) -> dict[str, object]:
@@ -87,6 +91,8 @@ class SplitTensors:
         }
         if self.soft_labels:
             batch["soft_label"] = {h: p[rows] for h, p in self.soft_labels.items()}
+        if self.frame_targets:
+            batch["frame_targets"] = {k: t[rows] for k, t in self.frame_targets.items()}
         return batch
 
     def batch_rows(self, batch_size: int, generator: torch.Generator | None = None) -> Iterator[Tensor]:

@@ -34,6 +34,7 @@ from chroma_framework.data.report import DataReport
 from chroma_framework.metrics import IGNORE_INDEX, all_head_metrics, summary
 from chroma_framework.model_build import build_model
 from chroma_framework.predict import predict, to_device
+from chroma_framework.structure.training import attach_frame_targets, frame_validation
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training import run_dir as rd
 from chroma_framework.training.data import effective_modalities, subset_mask
@@ -177,6 +178,7 @@ class Trainer:
         seed_everything(self.training.seed)
         self.model: ChromaModel = build_model(config, source.classes, source.input_dims, registry).to(self.device)
         source.bind_model(self.model)
+        self.frame_loss = attach_frame_targets(config, source, self.model)
         self.model.fit_standardizers(source.train_embeddings())
         if source.split_size("val") == 0:
             raise ConfigError("the validation split is empty; early stopping and model selection need one")
@@ -379,6 +381,7 @@ class Trainer:
                     self.monitor.retain_inputs(out.embeddings, out.modality_mask)
                 loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
                 loss = loss + self._unimodal_loss(batch)
+                loss = loss + self.frame_loss.batch_loss(out.frames, out.frame_masks, batch)
             if self._finite_loss(loss, log):
                 self.scaler.scale(loss / accum).backward()
                 epoch_loss += loss.detach()
@@ -414,6 +417,8 @@ class Trainer:
             started = time.perf_counter()
             train_loss = self._train_epoch(log)
             val = validation_metrics(self.model, self.source, self.val_loss_fn, self.device)
+            val.update(frame_validation(self.model, self.source, self.frame_loss, self.device))
+            val["loss"] += val.get("frame_loss", 0.0)
             if not math.isfinite(val["loss"]):
                 raise TrainingDiverged(
                     f"the model's validation loss is {val['loss']} after epoch {self.epoch + 1} (step {self.step}); "
