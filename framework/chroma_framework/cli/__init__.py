@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what `chroma train --devices N` passes on
     try:
         return int(args.func(args) or 0)
     except Exception as exc:

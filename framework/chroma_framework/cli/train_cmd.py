@@ -1,4 +1,4 @@
-"""``chroma train CONFIG [--resume] [--text-only] [--out DIR]``."""
+"""``chroma train CONFIG [--resume] [--text-only] [--out DIR] [--devices N]``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", metavar="DIR", help="run directory (default: <training.output_dir>/<config name>[-text_only])"
     )
+    parser.add_argument(
+        "--devices",
+        metavar="N",
+        type=_positive,
+        help="train in N processes on this machine (one per GPU, or gloo on CPUs), started through torchrun; "
+        "training.batch_size stays the global batch (docs/scaling-out.md)",
+    )
     parser.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes >= 1, got {text!r}")
+    return int(text)
 
 
 def default_run_dir(config_path: str, output_dir: str, text_only: bool) -> Path:
@@ -38,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     with user_errors():
         from chroma_framework.config import load_and_validate
+        from chroma_framework.training import distributed
         from chroma_framework.training.loop import train
         from chroma_framework.training.run_dir import RUN_JSON, unfinished
 
@@ -48,13 +62,19 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(
                 f"{run_dir} already holds a run; pass --resume to continue it or --out DIR for a new run"
             )
+        if distributed.launch_needed(args.devices):
+            return distributed.launch_local(args.devices, args.argv)
         if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.INFO, format="%(message)s")
+            rank0 = distributed.launched_rank() == 0
+            logging.basicConfig(level=logging.INFO if rank0 else logging.ERROR, format="%(message)s")
         if args.text_only:
             config = config.model_copy(
                 update={"training": config.training.model_copy(update={"text_only_baseline": True})}
             )
         result = train(config, run_dir, resume=args.resume)
+        distributed.shutdown()
+    if distributed.launched_rank() != 0:
+        return 0  # rank 0 reports the run
     best = result.best_metrics
     heads = [k[: -len("_accuracy")] for k in best if k.endswith("_accuracy") and k != "accuracy"]
     print(f"run: {result.run_dir}")

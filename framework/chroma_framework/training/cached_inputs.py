@@ -132,13 +132,14 @@ class CachedInputSource(PrecomputedSource):
     def train_batches(self, epoch: int) -> Iterator[dict[str, object]]:
         """Epoch ``epoch``'s shuffled, augmented batches (order and draws depend only on the seed and epoch)."""
         order = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        augment = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch + 500_009)
+        # Each process draws its own augmentations (rank 0 those of a single-process run).
+        augment = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch + 500_009 + 104_729 * self.shard.rank)
         split = self.splits["train"]
-        for rows in split.batch_rows(self.batch_size, order):
-            yield self._with_prepared(split, rows, None, augment)
+        rows = split.batch_rows(self.batch_size, order)
+        yield from self.shard.train_batches(rows, lambda part: self._with_prepared(split, part, None, augment))
 
     def eval_batches(self, split: str, mask: Tensor | None = None) -> Iterator[dict[str, object]]:
-        """Batches of ``split`` in order, never augmented."""
+        """Batches of ``split`` in order (this process's contiguous part when sharded), never augmented."""
         data = self.splits[split]
-        for rows in data.batch_rows(4 * self.batch_size):
+        for rows in self.shard.eval_rows(len(data), 4 * self.batch_size, data.mask.device):
             yield self._with_prepared(data, rows, mask, None)

@@ -25,6 +25,7 @@ from chroma_framework.data.input_cache import InputCache
 from chroma_framework.data.labels import read_labels
 from chroma_framework.data.paths import metadata_path, resolve
 from chroma_framework.data.splits import SPLITS, assign_splits
+from chroma_framework.training.shard import Shard
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +259,8 @@ class PrecomputedSource:
         self.fingerprints = data.fingerprints
         self.batch_size = batch_size
         self.splits = {name: split.to(device) for name, split in data.splits.items()}
+        #: The rows this process trains and validates on (all of them in a single-process run).
+        self.shard = Shard()
 
     def split_size(self, split: str) -> int:
         return len(self.splits[split])
@@ -271,10 +274,14 @@ class PrecomputedSource:
     def train_batches(self, epoch: int) -> Iterator[dict[str, object]]:
         """Epoch ``epoch``'s shuffled batches; the order depends only on the seed and the epoch."""
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return self.splits["train"].batches(self.batch_size, generator)
+        train = self.splits["train"]
+        return self.shard.train_batches(train.batch_rows(self.batch_size, generator), train.batch)
 
     def eval_batches(self, split: str, mask: Tensor | None = None) -> Iterator[dict[str, object]]:
-        return self.splits[split].batches(4 * self.batch_size, mask=mask)
+        """Batches of ``split`` in order (this process's contiguous part of it when sharded)."""
+        data = self.splits[split]
+        for rows in self.shard.eval_rows(len(data), 4 * self.batch_size, data.mask.device):
+            yield data.batch(rows, mask)
 
     def train_labels(self) -> dict[str, Tensor]:
         return {h: y.cpu() for h, y in self.splits["train"].labels.items()}

@@ -36,6 +36,7 @@ from chroma_framework.model_build import build_model
 from chroma_framework.predict import predict, to_device
 from chroma_framework.structure.training import attach_frame_targets, frame_validation
 from chroma_framework.training import checkpoint as ckpt
+from chroma_framework.training import distributed
 from chroma_framework.training import run_dir as rd
 from chroma_framework.training.data import effective_modalities, subset_mask
 from chroma_framework.training.early_stopping import EarlyStopping
@@ -47,6 +48,7 @@ from chroma_framework.training.param_groups import (
     build_param_groups,
     clip_gradients,
 )
+from chroma_framework.training.shard import LOSS_WEIGHT
 
 logger = logging.getLogger(__name__)
 
@@ -134,14 +136,22 @@ def lr_lambda(schedule: ScheduleSection, total_steps: int) -> Any:
 
 
 def validation_metrics(
-    model: nn.Module, source: BatchSource, loss_fn: MultiHeadLoss, device: torch.device, split: str = "val"
+    model: nn.Module,
+    source: BatchSource,
+    loss_fn: MultiHeadLoss,
+    device: torch.device,
+    split: str = "val",
+    dist: distributed.DistContext | None = None,
 ) -> dict[str, float]:
     """``loss`` and :func:`~chroma_framework.metrics.summary` metrics of ``split``.
 
     Args:
         loss_fn: the training loss, on the CPU (predictions are gathered there).
+        dist: with several processes, each predicts its part of ``split`` and all compute the metrics of the whole.
     """
     preds = predict(model, source.eval_batches(split), device, keep_weights=False)
+    if dist is not None:
+        preds = dist.gather_predictions(preds)
     with torch.no_grad():
         loss, per_head = loss_fn(preds.logits, preds.labels, preds.soft_labels)
     out = {"loss": float(loss), **{f"{h}_loss": float(v) for h, v in per_head.items()}}
@@ -174,10 +184,13 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.source = source
         self.resume = resume
-        self.device = resolve_device(self.training.device)
+        #: This process among the training processes (the only one unless started by torchrun).
+        self.dist = distributed.context(resolve_device(self.training.device))
+        self.device = self.dist.device
         seed_everything(self.training.seed)
         self.model: ChromaModel = build_model(config, source.classes, source.input_dims, registry).to(self.device)
         source.bind_model(self.model)
+        self.dist.bind(source)
         self.frame_loss = attach_frame_targets(config, source, self.model)
         self.model.fit_standardizers(source.train_embeddings())
         if source.split_size("val") == 0:
@@ -222,6 +235,7 @@ class Trainer:
             "best_metric": {"name": self.stopper.metric, "value": self.stopper.best},
             "best_val_metrics": best_metrics or {},
             "split_sizes": {s: self.source.split_size(s) for s in ("train", "val", "test")},
+            "world_size": self.dist.world_size,
         }
 
     def _start(self) -> MetricsLog:
@@ -236,7 +250,11 @@ class Trainer:
             self.best_metrics = dict(progress["best_val_metrics"])
             self._created = header.get("created", self._created)
             logger.info("resuming %s after epoch %d (step %d)", self.run_dir, self.epoch, self.step)
+            if not self.dist.is_main:
+                return distributed.SilentLog()
             return MetricsLog(self.run_dir, resume=True, keep_until_step=self.step)
+        if not self.dist.is_main:
+            return distributed.SilentLog()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         rd.copy_frozen_weights(self.run_dir, self.config, self.source.fingerprints)
         rd.write_config(self.run_dir, self.config)
@@ -249,6 +267,8 @@ class Trainer:
         return MetricsLog(self.run_dir)
 
     def _checkpoint(self) -> None:
+        if not self.dist.is_main:
+            return
         progress = {
             "epoch": self.epoch,
             "step": self.step,
@@ -264,6 +284,7 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=dtype, enabled=self.training.precision != "fp32")
 
     def _optimizer_step(self, log: MetricsLog) -> None:
+        self.dist.average_gradients(self.model)
         self.scaler.unscale_(self.optimizer)  # fp16: true gradients for the monitor and the clip
         if self.monitor.due(self.step):
             norms = self.monitor.norms()
@@ -293,7 +314,7 @@ class Trainer:
 
     def _batches(self) -> Iterator[Mapping[str, Any]]:
         batches = self.source.train_batches(self.epoch)
-        if not self.training.progress:
+        if not self.training.progress or not self.dist.is_main:
             yield from batches
             return
         from tqdm.auto import tqdm
@@ -327,7 +348,7 @@ class Trainer:
         Raises:
             TrainingDiverged: ``nonfinite: error``, or ``nonfinite_max_consecutive`` non-finite batches in a row.
         """
-        if bool(torch.isfinite(loss.detach())):
+        if self.dist.all_true(torch.isfinite(loss.detach())):
             self.nonfinite_in_a_row = 0
             return True
         where = f"epoch {self.epoch + 1}, step {self.step}"
@@ -367,6 +388,7 @@ class Trainer:
         #: Batches whose gradients wait for the next optimiser step, and batches in ``epoch_loss``.
         pending = counted = 0
         count_absent = self.data_report.segments == 0
+        self.dist.seed_epoch(self.training.seed, self.epoch)
         for i, batch in enumerate(self._batches()):
             if count_absent and "absent" in batch:
                 self.data_report.add_batch(batch["segment_id"], batch["absent"])
@@ -383,6 +405,8 @@ class Trainer:
                 loss = loss + self._unimodal_loss(batch)
                 loss = loss + self.frame_loss.batch_loss(out.frames, out.frame_masks, batch)
             if self._finite_loss(loss, log):
+                # This process's share of the global batch's mean loss (1 in a single-process run).
+                loss = loss * batch.get(LOSS_WEIGHT, 1.0)
                 self.scaler.scale(loss / accum).backward()
                 epoch_loss += loss.detach()
                 window_loss += loss.detach()
@@ -398,7 +422,7 @@ class Trainer:
                             "kind": "step",
                             "epoch": self.epoch + 1,
                             "step": self.step,
-                            "train_loss": float(window_loss) / window_steps,
+                            "train_loss": self.dist.mean(window_loss) / window_steps,
                             "lr": self.scheduler.get_last_lr()[-1],
                         }
                     )
@@ -407,16 +431,18 @@ class Trainer:
         if count_absent and self.data_report.segments:
             self.data_report.write_json(self.run_dir / TRAIN_DATA_REPORT)
             logger.info("training data: %s", self.data_report.summary())
-        return float(epoch_loss) / max(1, counted)
+        return self.dist.mean(epoch_loss) / max(1, counted)
 
     # --------------------------------------------------------------------- fit
     def fit(self) -> TrainResult:
         log = self._start()
+        self.dist.broadcast_state(self.model)
         stopped = self.stopper.should_stop
         while self.epoch < self.training.epochs and not stopped:
             started = time.perf_counter()
             train_loss = self._train_epoch(log)
-            val = validation_metrics(self.model, self.source, self.val_loss_fn, self.device)
+            self.dist.broadcast_state(self.model, buffers_only=True)
+            val = validation_metrics(self.model, self.source, self.val_loss_fn, self.device, dist=self.dist)
             val.update(frame_validation(self.model, self.source, self.frame_loss, self.device))
             val["loss"] += val.get("frame_loss", 0.0)
             if not math.isfinite(val["loss"]):
@@ -428,6 +454,7 @@ class Trainer:
             improved = self.stopper.update(self.epoch, val)
             if improved:
                 self.best_metrics = val
+            if improved and self.dist.is_main:
                 ckpt.save_model(self.run_dir / rd.MODEL_FILE, self.model, {"epoch": self.epoch, "val": val})
             record = {
                 "kind": "epoch",
@@ -451,9 +478,11 @@ class Trainer:
             )
             stopped = self.stopper.should_stop
             self._checkpoint()
-            rd.write_header(self.run_dir, self._header("running", self.best_metrics))
+            if self.dist.is_main:
+                rd.write_header(self.run_dir, self._header("running", self.best_metrics))
         status = "stopped_early" if stopped else "completed"
-        rd.write_header(self.run_dir, self._header(status, self.best_metrics))
+        if self.dist.is_main:
+            rd.write_header(self.run_dir, self._header(status, self.best_metrics))
         return TrainResult(self.run_dir, self.stopper.best_epoch, self.best_metrics, self.epoch, stopped)
 
     def _fusion_lr(self) -> float:
@@ -551,14 +580,18 @@ def train(
     """
     run_dir = Path(run_dir)
     vocab = None
-    if rd.unfinished(run_dir):
+    dist = distributed.context(resolve_device(config.training.device))  # joins the other processes, if any
+    stale = rd.unfinished(run_dir)
+    dist.barrier()  # every process has looked at run_dir before rank 0 clears it
+    if stale:
         logger.warning(
             "%s holds a run that never finished an epoch (no %s): %s",
             run_dir,
             rd.STATE_FILE,
             "--resume starts it anew in place" if resume else "replacing it",
         )
-        rd.clear_unfinished(run_dir)
+        if dist.is_main:
+            rd.clear_unfinished(run_dir)
         resume = False
     if resume:
         rd.read_header(run_dir)
@@ -568,5 +601,5 @@ def train(
         vocab = rd.read_labels_json(run_dir)
     else:
         config = prepare_config(config)
-    source = make_source(config, resolve_device(config.training.device), vocab)
+    source = make_source(config, dist.device, vocab)
     return Trainer(config, run_dir, source, resume=resume, registry=registry).fit()
