@@ -9,6 +9,10 @@ workers (``data.precompute.num_workers``) or Ray actors, each single-threaded. S
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 #: torch threads when neither ``training.num_threads`` nor ``--threads`` sets them (see the module docstring).
 DEFAULT_THREADS = 1
 
@@ -36,3 +40,35 @@ def apply_threads(threads: int | None) -> None:
             torch.set_num_interop_threads(int(threads))
         except RuntimeError:
             pass  # already started; intra-op threads are what the encoders' kernels use
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with torch's intra-op threads set to ``threads`` (``None``: unchanged), then restore them."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _thread_count(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"expected a number of threads from 1 to 1024, got {text!r}")
+    return int(text)
+
+
+def add_threads_argument(parser: Any) -> None:
+    """Add ``--threads N`` to a command's ``argparse`` parser."""
+    parser.add_argument(
+        "--threads",
+        type=_thread_count,
+        metavar="N",
+        help=f"torch CPU threads (default: training.num_threads, else {DEFAULT_THREADS}; see docs/scaling-out.md)",
+    )

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from chroma_framework.cli.run_errors import user_errors
+from chroma_framework.threads import add_threads_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline", metavar="RUN", help="run to compare against (e.g. the text-only baseline)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"), help="split to evaluate")
     parser.add_argument("--out", metavar="DIR", help="report directory (default: RUN/report)")
+    add_threads_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -29,9 +31,11 @@ def run(args: argparse.Namespace) -> int:
         from chroma_framework.evaluation.analysis import evaluate
         from chroma_framework.evaluation.report import write_report
         from chroma_framework.scoring.run import load_run
+        from chroma_framework.threads import apply_threads, resolve_threads
         from chroma_framework.training.run_dir import REPORT_DIR
 
         loaded = load_run(args.run)
+        apply_threads(resolve_threads(loaded.config.training.num_threads, args.threads))
         baseline = load_run(args.baseline) if args.baseline else None
         try:
             result = evaluate(loaded, args.split, baseline)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from chroma_framework.cli.run_errors import user_errors
+from chroma_framework.threads import add_threads_argument
 
 MIDI_SUFFIXES = (".mid", ".midi")
 
@@ -40,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help='print JSON {input: {head: {class: probability}}} ({input: {"error": reason}} when not scored)',
     )
+    add_threads_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -101,12 +103,14 @@ def run(args: argparse.Namespace) -> int:
     """Exit status 0 when at least one input was scored; 2 (with ``chroma: error``) when none was."""
     with user_errors():
         from chroma_framework.scoring.run import load_run
+        from chroma_framework.threads import apply_threads, resolve_threads
 
         items = _inputs(args)
         lyrics = args.lyrics
         if lyrics is not None and Path(lyrics).is_file():
             lyrics = Path(lyrics).read_text(encoding="utf-8")
         loaded = load_run(args.run)
+        apply_threads(resolve_threads(loaded.config.training.num_threads, args.threads))
         if len(items) == 1:  # one input: its error is the command's error
             scores: Scores = {items[0][0]: loaded.score(midi=items[0][1], audio=items[0][2], lyrics=lyrics)}
         else:

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from chroma_framework.cli.run_errors import user_errors
+from chroma_framework.threads import add_threads_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", metavar="DIR", help="run directory (default: <training.output_dir>/<config name>[-text_only])"
     )
+    add_threads_argument(parser)
     parser.add_argument(
         "--devices",
         metavar="N",
@@ -51,11 +53,14 @@ def run(args: argparse.Namespace) -> int:
 
     with user_errors():
         from chroma_framework.config import load_and_validate
+        from chroma_framework.threads import apply_threads, resolve_threads
         from chroma_framework.training import distributed
         from chroma_framework.training.loop import train
         from chroma_framework.training.run_dir import RUN_JSON, unfinished
 
         config = load_and_validate(args.config)
+        threads = resolve_threads(config.training.num_threads, args.threads)
+        apply_threads(threads)
         text_only = args.text_only or config.training.text_only_baseline
         run_dir = Path(args.out) if args.out else default_run_dir(args.config, config.training.output_dir, text_only)
         if not args.resume and (run_dir / RUN_JSON).exists() and not unfinished(run_dir):

@@ -74,7 +74,7 @@ def sub_batch(batch: Any, rows: torch.Tensor) -> Any:
 
 
 def encode_rows(
-    modality: str, encoder: Encoder | None, batch: dict[str, Any], want: torch.Tensor
+    modality: str, encoder: Encoder | None, batch: dict[str, Any], want: torch.Tensor, device: str = "cpu"
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """``([K, D] float32 or None when nothing wanted is present, [K] present)`` of the ``K`` wanted rows.
 
@@ -83,6 +83,7 @@ def encode_rows(
         encoder: its frozen encoder; ``None`` takes the batch's lyric vectors as they are.
         batch: a collated batch of ``B`` rows.
         want: ``[B]`` bool, the rows to encode.
+        device: where ``encoder`` lives (its inputs are moved there).
 
     A row whose encoder output is not finite is returned absent.
     """
@@ -93,7 +94,7 @@ def encode_rows(
     if rows.numel() == 0:
         return None, present[want].numpy()
     with torch.no_grad():
-        pooled = encoder(sub_batch(batch[modality], rows)).pooled.float().cpu()
+        pooled = encoder(sub_batch(batch[modality], rows).to(device)).pooled.float().cpu()
     finite = torch.isfinite(pooled).all(dim=1)
     out = torch.zeros(len(present), pooled.shape[1])
     out[rows] = torch.where(finite[:, None], pooled, torch.zeros_like(pooled))
@@ -125,12 +126,20 @@ class ChunkEncoder:
         encoders: ``{modality: encoder or None}`` (``None``: text from the lyric vector column).
         dataset: the dataset the task indices refer to (reads media by row group, lazily).
         batch_size: rows per encoder call (``data.precompute.batch_size``).
+        device: where the encoders run (``"cuda"`` on a GPU worker); moved there here.
     """
 
-    def __init__(self, encoders: Mapping[str, Encoder | None], dataset: DigestedDataset, batch_size: int) -> None:
-        self.encoders = dict(encoders)
+    def __init__(
+        self,
+        encoders: Mapping[str, Encoder | None],
+        dataset: DigestedDataset,
+        batch_size: int,
+        device: str = "cpu",
+    ) -> None:
+        self.encoders = {m: e.to(device) if e is not None else None for m, e in encoders.items()}
         self.dataset = dataset
         self.batch_size = int(batch_size)
+        self.device = device
 
     def output_dim(self, modality: str) -> int:
         encoder = self.encoders[modality]
@@ -147,7 +156,7 @@ class ChunkEncoder:
             batch = ds.collate(ds.__getitems__(list(indices)))
             for m, (ids, values, present, reasons, digests) in acc.items():
                 want = torch.tensor([i in wanted[m] for i in indices], dtype=torch.bool)
-                vals, pres = encode_rows(m, self.encoders[m], batch, want)
+                vals, pres = encode_rows(m, self.encoders[m], batch, want, self.device)
                 keep = want.nonzero().flatten().tolist()
                 ids.extend(batch["segment_id"][j] for j in keep)
                 values.append(vals)
@@ -192,6 +201,7 @@ def worker_chunk_encoder(
     fingerprints: Mapping[str, str],
     audio_sample_rate: int | None,
     batch_size: int,
+    device: str = "cpu",
 ) -> ChunkEncoder:
     """A :class:`ChunkEncoder` built inside a worker process from the config alone.
 
@@ -217,4 +227,4 @@ def worker_chunk_encoder(
     dataset = DigestedDataset(
         config, modalities=list(fingerprints), audio_sample_rate=audio_sample_rate, with_labels=False
     )
-    return ChunkEncoder(encoders, dataset, batch_size)
+    return ChunkEncoder(encoders, dataset, batch_size, device)

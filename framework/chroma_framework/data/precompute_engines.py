@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -31,7 +31,7 @@ from chroma_framework.data.precompute_chunks import (
     worker_chunk_encoder,
 )
 from chroma_framework.data.precompute_inputs import DigestedDataset
-from chroma_framework.threads import apply_threads
+from chroma_framework.threads import apply_threads, torch_threads
 
 #: ``write(result)`` stores one finished chunk.
 WriteChunk = Callable[[ChunkResult], None]
@@ -63,8 +63,8 @@ class PrecomputeJob:
     encoders: Mapping[str, Encoder | None]
     dataset: DigestedDataset | None
 
-    def worker_encoder(self) -> ChunkEncoder:
-        """A :class:`ChunkEncoder` built from the config alone (in a worker process)."""
+    def worker_encoder(self, device: str = "cpu") -> ChunkEncoder:
+        """A :class:`ChunkEncoder` built from the config alone (in a worker process), on ``device``."""
         apply_threads(self.threads)
         return worker_chunk_encoder(
             self.config,
@@ -72,6 +72,7 @@ class PrecomputeJob:
             self.fingerprints,
             self.audio_sample_rate,
             self.config.data.precompute.batch_size,
+            device,
         )
 
     def for_workers(self) -> PrecomputeJob:
@@ -87,8 +88,9 @@ def run_in_process(job: PrecomputeJob, tasks: Sequence[ChunkTask], write: WriteC
     """Encode every task here, with the driver's encoders."""
     assert job.dataset is not None, "the in-process engine needs the driver's dataset"
     encode = ChunkEncoder(job.encoders, job.dataset, job.config.data.precompute.batch_size)
-    for task in tasks:
-        write(encode(task))
+    with torch_threads(job.threads):  # as many threads as a worker gets: the same bits as any engine
+        for task in tasks:
+            write(encode(task))
 
 
 _WORKER: ChunkEncoder | None = None
@@ -118,7 +120,7 @@ def local_engine(num_workers: int) -> Engine:
             pending = {pool.submit(_encode_in_worker, task) for task in tasks}
             try:
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         write(future.result())
             except BrokenProcessPool:

@@ -63,8 +63,8 @@ def _file_stat(dataset: SegmentDataset, path: str | None) -> list[Any] | None:
     try:
         st = file.stat()
     except OSError:
-        return [str(file), None]
-    return [str(file), st.st_size, st.st_mtime_ns]
+        return [path, None]
+    return [path, st.st_size, st.st_mtime_ns]  # the path as the metadata stores it: the same on every node
 
 
 def _at(values: Sequence[Any] | None, i: int) -> Any:
