@@ -82,7 +82,9 @@ class PrecomputeSection(Section):
     batch_size: int = Field(default=16, gt=0)
     #: Segments per resumable part file.
     chunk_size: int = Field(default=256, gt=0)
-    #: DataLoader workers decoding media while encoders run.
+    #: Local precompute processes, each reading its chunks' media and running its own replica of the frozen
+    #: encoders (0 or 1: in this process). Each starts with imports and encoder builds (seconds), so more
+    #: workers pay off on larger jobs; ``chroma precompute --num-workers N`` overrides it.
     num_workers: int = Field(default=0, ge=0)
 
 
