@@ -7,10 +7,14 @@ Prints files/s for
   * parse only: symusic (``parse_midi``) vs pretty_midi,
   * parse + piano roll: ``parse_midi`` + batched ``piano_roll`` vs a plain pretty_midi
     ``get_piano_roll`` loop producing the same 256 frames of 100 ms,
+  * parse + piano roll against symusic plus a vectorised numpy roll (``Score.from_midi(...).to("second")``,
+    ``np.repeat`` + ``np.maximum.at``; the same three channels, 64 files a batch): CPU seconds, the best of
+    ``--repeats`` interleaved runs after one warm-up run of each, and the ratio (target >= 1.0x),
   * parse + tokenise: ``parse_midi`` + ``MidiTokenizer`` vs miditok MIDILike from bytes,
 and segments/s of each MIDI encoder plugin (default config, CPU, eval, batch 32).
 
-Usage: python benchmarks/midi_speed.py [--synthetic 300] [--chorales 60] [--cache DIR] [--threads 1]
+Usage: python benchmarks/midi_speed.py [--synthetic 300] [--chorales 60] [--cache DIR] [--threads 1] [--repeats 7]
+       [--reference-only]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +59,64 @@ def corpus(n_synthetic: int, n_chorales: int, cache: Path) -> list[bytes]:
     return files
 
 
+def symusic_numpy_rolls(files: list[bytes]) -> np.ndarray:
+    """The reference: symusic seconds and a numpy roll, ``[N, 3, 128, STEPS]`` (notes, drums, onsets)."""
+    import symusic
+
+    rolls = np.zeros((len(files), 3, 128, STEPS), np.float32)
+    for b, data in enumerate(files):
+        for track in symusic.Score.from_midi(data).to("second").tracks:
+            notes = track.notes.numpy()
+            keep = notes["time"] < WINDOW
+            if not keep.any():
+                continue
+            onset = notes["time"][keep].astype(np.float64)
+            end = np.minimum(onset + notes["duration"][keep], WINDOW)
+            pitch, value = notes["pitch"][keep].astype(np.int64), notes["velocity"][keep] / np.float32(127)
+            first = np.floor(onset / RESOLUTION).astype(np.int64)
+            last = np.maximum(np.ceil(end / RESOLUTION - 1e-9).astype(np.int64), first + 1)
+            counts = last - first
+            note = np.repeat(np.arange(counts.size), counts)
+            frame = first[note] + np.arange(note.size) - np.repeat(np.cumsum(counts) - counts, counts)
+            np.maximum.at(rolls[b, int(track.is_drum)], (pitch[note], frame), value[note])
+            if not track.is_drum:
+                np.maximum.at(rolls[b, 2], (pitch, first), value)
+    return rolls
+
+
+def interleaved_cpu_seconds(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Best CPU seconds of each function over ``repeats`` interleaved runs, after one warm-up run of each."""
+    for fn in fns.values():
+        fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.process_time()
+            fn()
+            best[name] = min(best[name], time.process_time() - start)
+    return best
+
+
+def chroma_rolls(files: list[bytes]) -> None:
+    """``parse_midi`` + ``events_to_batch`` + ``piano_roll`` (notes, drums, onsets), 64 files a batch."""
+    for lo in range(0, len(files), 64):
+        rows = [parse_midi(d, end=WINDOW) for d in files[lo : lo + 64]]
+        piano_roll(events_to_batch(rows, WINDOW, 4096)[0], steps=STEPS, resolution=RESOLUTION, onsets=True)
+
+
+def compare_with_symusic_numpy(files: list[bytes], repeats: int) -> None:
+    print(f"\n-- parse + piano roll vs symusic + numpy (CPU s, best of {repeats} interleaved, 64/batch)")
+
+    def reference() -> None:
+        for lo in range(0, len(files), 64):
+            symusic_numpy_rolls(files[lo : lo + 64])
+
+    best = interleaved_cpu_seconds({"reference": reference, "chroma": lambda: chroma_rolls(files)}, repeats)
+    ref_rate = rate("symusic .to('second') + numpy np.maximum.at roll", len(files), best["reference"])
+    ours_rate = rate("chroma parse_midi + batched piano_roll", len(files), best["chroma"])
+    print(f"{'ratio chroma / symusic + numpy (target >= 1.0)':58s} {ours_rate / ref_rate:10.2f} x")
+
+
 def rate(label: str, n: int, seconds: float, unit: str = "files/s") -> float:
     value = n / seconds
     print(f"{label:58s} {value:10.1f} {unit}")
@@ -72,6 +135,8 @@ def main() -> None:
     parser.add_argument("--chorales", type=int, default=60)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/chroma_midi_bench"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (DataLoader workers use 1)")
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved runs against symusic + numpy")
+    parser.add_argument("--reference-only", action="store_true", help="only the comparison with symusic + numpy")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     import miditok
@@ -81,6 +146,9 @@ def main() -> None:
     files = corpus(args.synthetic, args.chorales, args.cache)
     notes = sum(len(parse_midi(f)) for f in files)
     print(f"corpus: {len(files)} files, {notes} notes, torch threads {torch.get_num_threads()}")
+    if args.reference_only:
+        compare_with_symusic_numpy(files, args.repeats)
+        return
 
     rejected: list[str] = []
 
@@ -104,9 +172,7 @@ def main() -> None:
             parse_midi(data)
 
     def ours_roll() -> None:
-        for lo in range(0, len(files), 64):
-            rows = [parse_midi(d, end=WINDOW) for d in files[lo : lo + 64]]
-            piano_roll(events_to_batch(rows, WINDOW, 4096)[0], steps=STEPS, resolution=RESOLUTION, onsets=True)
+        chroma_rolls(files)
 
     tokenizer = MidiTokenizer(Vocabulary())
 
@@ -130,6 +196,8 @@ def main() -> None:
     base = rate("pretty_midi parse + get_piano_roll loop", len(files), timed(pm_roll))
     ours = rate("chroma parse_midi + batched piano_roll (64/batch)", len(files), timed(ours_roll))
     print(f"{'speed-up':58s} {ours / base:10.1f} x")
+
+    compare_with_symusic_numpy(files, args.repeats)
     print("\n-- parse + tokenise")
     mt = rate("miditok MIDILike(use_programs) from bytes (whole file)", len(files), timed(miditok_tokens))
     tok = rate("chroma parse_midi + MidiTokenizer (25.6 s window)", len(files), timed(ours_tokens))

@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 import torch
 
 from chroma.contracts import Encoder
+from chroma.midi.pianoroll import ROLL_VERSION
 from chroma.modality import MODALITIES, modality_index
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
@@ -148,6 +149,7 @@ def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
         "duration": pre.audio.duration,
         "offset_column": data.alignment.offset_column,
         "columns": [data.columns.midi_binary, data.columns.midi_file],
+        "piano_roll": ROLL_VERSION,
     }
     transcribed = transcribed_inputs(data)
     if transcribed is not None:  # added only when used, so other fingerprints stay as they were

@@ -13,6 +13,8 @@ placeholder one for parsing; bars are measured in quarters of the tempo at the f
 
 from __future__ import annotations
 
+import bisect
+import math
 import struct
 from pathlib import Path
 from typing import Literal
@@ -93,38 +95,57 @@ def parse_midi(
         tempo_ticks, sec_per_tick, tempo_secs = np.zeros(1, np.int64), np.array([1.0 / ticks_per_second]), np.zeros(1)
     ts_ticks, bar_len, bars_before = _meter_map(score, source, ticks_per_quarter)
 
-    ticks, durs, pitch, vel, program, is_drum = _collect_notes(score, drums == "keep")
-    if ticks.size == 0:
+    notes = _collect_notes(score, drums == "keep")
+    if notes is None:
         return empty_events()
+    ticks, durs, pitch, vel, program, is_drum = notes
 
     onset = _ticks_to_seconds(ticks, tempo_ticks, sec_per_tick, tempo_secs) + offset
     note_end = _ticks_to_seconds(ticks + durs, tempo_ticks, sec_per_tick, tempo_secs) + offset
-    stop = np.inf if end is None else float(end)
-    keep = (onset < stop) & ((note_end > start) | (onset >= start))
-    if not keep.any():
+    keep = onset >= start
+    keep |= note_end > start
+    if end is not None:
+        keep &= onset < end
+    kept = np.flatnonzero(keep)
+    if kept.size == 0:
         return empty_events()
-    onset, note_end, ticks = onset[keep], note_end[keep], ticks[keep].astype(np.float64)
+    if kept.size < keep.size:
+        onset, note_end, ticks = onset[kept], note_end[kept], ticks[kept]
+        pitch, vel, program, is_drum = pitch[kept], vel[kept], program[kept], is_drum[kept]
+    first_tick = _seconds_to_ticks(start - offset, tempo_ticks, sec_per_tick, tempo_secs)
+    note_ticks = ticks.astype(np.float64)
     clipped = onset < start
     if clipped.any():
-        ticks[clipped] = _seconds_to_ticks(start - offset, tempo_ticks, sec_per_tick, tempo_secs)
+        note_ticks[clipped] = first_tick
     clip_onset = np.maximum(onset, start)
-    clip_end = np.minimum(note_end, stop)
+    clip_end = note_end if end is None else np.minimum(note_end, float(end))
 
-    bar, position = _bar_coordinates(ticks, ts_ticks, bar_len, bars_before)
-    first_tick = _seconds_to_ticks(start - offset, tempo_ticks, sec_per_tick, tempo_secs)
-    first_bar, _ = _bar_coordinates(np.array([first_tick]), ts_ticks, bar_len, bars_before)
+    bar, position = _bar_coordinates(note_ticks, ts_ticks, bar_len, bars_before)
+    first_bar = _bar_index(first_tick, ts_ticks, bar_len, bars_before)
 
-    out = np.empty((int(keep.sum()), _N_FEATURES), dtype=np.float32)
-    out[:, 0] = pitch[keep]
-    out[:, 1] = vel[keep]
-    out[:, 2] = clip_onset - start
-    out[:, 3] = clip_end - clip_onset
-    out[:, 4] = program[keep]
-    out[:, 5] = is_drum[keep]
-    out[:, 6] = bar - first_bar[0]
-    out[:, 7] = position
-    order = np.lexsort((out[:, 4], out[:, 0], out[:, 2]))
-    return out[order]
+    # one contiguous row per feature while filling, then one gather into sorted [E, F] rows
+    columns = np.empty((_N_FEATURES, kept.size), dtype=np.float32)
+    columns[0] = pitch
+    columns[1] = vel
+    np.subtract(clip_onset, start, out=columns[2], casting="same_kind")
+    np.subtract(clip_end, clip_onset, out=columns[3], casting="same_kind")
+    columns[4] = program
+    columns[5] = is_drum
+    np.subtract(bar, first_bar, out=columns[6], casting="same_kind")
+    columns[7] = position
+    return columns.T[_event_order(columns[2], columns[0], columns[4])]
+
+
+def _event_order(onset: np.ndarray, pitch: np.ndarray, program: np.ndarray) -> np.ndarray:
+    """Stable order of rows by onset, then pitch, then program (``np.lexsort((program, pitch, onset))``).
+
+    One int64 key replaces the three-key sort: onsets are non-negative float32, whose bit patterns
+    order as their values do; pitch and program are integers in ``[0, 127]``.
+    """
+    key = onset.view(np.int32).astype(np.int64) << 14
+    key |= pitch.astype(np.int64) << 7
+    key |= program.astype(np.int64)
+    return np.argsort(key, kind="stable")
 
 
 def _smpte_ticks_per_second(data: bytes, source: str) -> float | None:
@@ -177,34 +198,44 @@ def _check_track_chunks(data: bytes, source: str) -> None:
 
 def _tempo_map(score: symusic.Score, source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tempo segments: start tick, seconds per tick, start second (each ``[K]``)."""
-    tempos = score.tempos.numpy()
+    listed = score.tempos
+    if len(listed) <= 1 and (not listed or listed[0].time == 0):  # one tempo from tick 0 (the common case)
+        only = float(listed[0].mspq) if listed else float(_DEFAULT_MSPQ)
+        if not 60e6 / MAX_QPM <= only <= 60e6 / MIN_QPM:
+            qpm = 60e6 / only if only else np.inf
+            raise MidiParseError(source, f"absurd tempo {qpm:.6g} qpm at tick 0 (allowed {MIN_QPM:g}-{MAX_QPM:g})")
+        return np.zeros(1, np.int64), np.array([only / 1e6 / score.ticks_per_quarter]), np.zeros(1)
+    tempos = listed.numpy()
     ticks = tempos["time"].astype(np.int64)
     mspq = tempos["mspq"].astype(np.float64)
-    order = np.argsort(ticks, kind="stable")
-    ticks, mspq = ticks[order], mspq[order]
+    if ticks.size > 1:
+        order = np.argsort(ticks, kind="stable")
+        ticks, mspq = ticks[order], mspq[order]
     if ticks.size == 0 or ticks[0] > 0:
         ticks = np.concatenate([[0], ticks])
         mspq = np.concatenate([[_DEFAULT_MSPQ], mspq])
-    with np.errstate(divide="ignore"):
-        qpm = 60e6 / mspq
-    bad = (qpm < MIN_QPM) | (qpm > MAX_QPM)
+    # qpm = 60e6 / mspq must lie in [MIN_QPM, MAX_QPM] (a zero mspq is an infinite tempo)
+    bad = (mspq < 60e6 / MAX_QPM) | (mspq > 60e6 / MIN_QPM)
     if bad.any():
         i = int(np.argmax(bad))
-        raise MidiParseError(
-            source, f"absurd tempo {qpm[i]:.6g} qpm at tick {ticks[i]} (allowed {MIN_QPM:g}-{MAX_QPM:g})"
-        )
+        qpm = 60e6 / mspq[i] if mspq[i] else np.inf
+        raise MidiParseError(source, f"absurd tempo {qpm:.6g} qpm at tick {ticks[i]} (allowed {MIN_QPM:g}-{MAX_QPM:g})")
     sec_per_tick = mspq / 1e6 / score.ticks_per_quarter
     starts = np.concatenate([[0.0], np.cumsum(np.diff(ticks) * sec_per_tick[:-1])])
     return ticks, sec_per_tick, starts
 
 
 def _ticks_to_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, spt: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    if tempo_ticks.size == 1:  # one tempo from tick 0 (the common case): no segment lookup
+        return starts[0] + (ticks - tempo_ticks[0]) * spt[0]
     seg = np.maximum(np.searchsorted(tempo_ticks, ticks, side="right") - 1, 0)
     return starts[seg] + (ticks - tempo_ticks[seg]) * spt[seg]
 
 
 def _seconds_to_ticks(seconds: float, tempo_ticks: np.ndarray, spt: np.ndarray, starts: np.ndarray) -> float:
     """Fractional tick at file time ``seconds`` (negative times extend the first tempo backwards)."""
+    if tempo_ticks.size == 1:
+        return float(tempo_ticks[0]) + (seconds - float(starts[0])) / float(spt[0])
     seg = max(int(np.searchsorted(starts, seconds, side="right")) - 1, 0)
     return float(tempo_ticks[seg] + (seconds - starts[seg]) / spt[seg])
 
@@ -213,7 +244,13 @@ def _meter_map(
     score: symusic.Score, source: str, ticks_per_quarter: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Time-signature segments: start tick, bar length in ticks, bars before the segment."""
-    sigs = score.time_signatures.numpy()
+    listed = score.time_signatures
+    if len(listed) <= 1 and (not listed or listed[0].time == 0):  # one segment from tick 0 (the common case)
+        beats, unit = (float(listed[0].numerator), float(listed[0].denominator)) if listed else (4.0, 4.0)
+        if beats <= 0 or unit <= 0:
+            raise MidiParseError(source, f"invalid time signature {int(beats)}/{int(unit)} at tick 0")
+        return np.zeros(1, np.int64), np.array([beats * ticks_per_quarter * 4.0 / unit]), np.zeros(1)
+    sigs = listed.numpy()
     ticks = sigs["time"].astype(np.int64)
     num = sigs["numerator"].astype(np.float64)
     den = sigs["denominator"].astype(np.float64)
@@ -239,35 +276,54 @@ def _bar_coordinates(
     ticks: np.ndarray, ts_ticks: np.ndarray, bar_len: np.ndarray, bars_before: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bar index and position in ``[0, 1)`` of fractional ``ticks``."""
+    if ts_ticks.size == 1:  # one time signature from tick 0: no segment lookup
+        bars = (ticks - ts_ticks[0]) / bar_len[0]
+        whole = np.floor(bars)
+        bars -= whole  # in [0, 1], 1 only by rounding
+        return whole + bars_before[0], np.minimum(bars, BELOW_ONE, out=bars)
     seg = np.maximum(np.searchsorted(ts_ticks, ticks, side="right") - 1, 0)
     bars = (ticks - ts_ticks[seg]) / bar_len[seg]
     whole = np.floor(bars)
     return bars_before[seg] + whole, np.clip(bars - whole, 0.0, BELOW_ONE)
 
 
+def _bar_index(tick: float, ts_ticks: np.ndarray, bar_len: np.ndarray, bars_before: np.ndarray) -> float:
+    """:func:`_bar_coordinates`'s bar index of one fractional ``tick``, in plain floats."""
+    seg = max(bisect.bisect_right(ts_ticks.tolist(), tick) - 1, 0)
+    return float(bars_before[seg]) + math.floor((tick - float(ts_ticks[seg])) / float(bar_len[seg]))
+
+
 def _collect_notes(
     score: symusic.Score, keep_drums: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every note of every track: tick, duration ticks, pitch, velocity, program, is_drum."""
-    parts: list[tuple[np.ndarray, ...]] = []
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Every note of every track: tick, duration ticks, pitch, velocity, program, is_drum; ``None`` when none.
+
+    Each field is concatenated over the tracks once and converted once (ticks and durations int64,
+    the rest float32), so the cost does not grow with the number of tracks beyond one view per track.
+    """
+    arrays: list[dict[str, np.ndarray]] = []
+    labels: list[tuple[float, float]] = []
     for track in score.tracks:
         if track.is_drum and not keep_drums:
             continue
         notes = track.notes.numpy()
-        n = notes["time"].size
-        if n == 0:
-            continue
-        parts.append(
-            (
-                notes["time"].astype(np.int64),
-                np.maximum(notes["duration"].astype(np.int64), 0),
-                notes["pitch"].astype(np.float32),
-                notes["velocity"].astype(np.float32),
-                np.full(n, track.program, dtype=np.float32),
-                np.full(n, 1.0 if track.is_drum else 0.0, dtype=np.float32),
-            )
-        )
-    if not parts:
-        empty_i, empty_f = np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return empty_i, empty_i, empty_f, empty_f, empty_f, empty_f
-    return tuple(np.concatenate(col) for col in zip(*parts))  # type: ignore[return-value]
+        if notes["time"].size:
+            arrays.append(notes)
+            labels.append((float(track.program), 1.0 if track.is_drum else 0.0))
+    if not arrays:
+        return None
+    counts = [a["time"].size for a in arrays]
+
+    def field(name: str, dtype: type[np.generic]) -> np.ndarray:
+        return np.concatenate([a[name] for a in arrays], dtype=dtype)
+
+    program, is_drum = np.repeat(np.array(labels, dtype=np.float32), counts, axis=0).T
+    durations = field("duration", np.int64)
+    return (
+        field("time", np.int64),
+        np.maximum(durations, 0, out=durations),
+        field("pitch", np.float32),
+        field("velocity", np.float32),
+        program,
+        is_drum,
+    )
