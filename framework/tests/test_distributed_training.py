@@ -47,15 +47,13 @@ def write_config(path: Path, config: dict[str, Any], epochs: int) -> Path:
 
 
 def torchrun(*args: str) -> None:
-    """``torchrun --nproc-per-node 2 --master-port FREE -m chroma_framework ARGS``; fails the test on failure."""
+    """``torchrun --nproc-per-node 2 --master-port FREE ARGS``; fails the test when a process fails."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     launcher = Path(sys.executable).with_name("torchrun")
-    command = [str(launcher), "--nproc-per-node=2", "--master-addr=127.0.0.1", f"--master-port={port}"]
-    done = subprocess.run(
-        [*command, "-m", "chroma_framework", *args], capture_output=True, text=True, timeout=HANG_GUARD_S
-    )
+    command = [str(launcher), "--nproc-per-node=2", "--master-addr=127.0.0.1", f"--master-port={port}", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=HANG_GUARD_S)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
@@ -145,6 +143,11 @@ def test_a_sharded_run_needs_a_shardable_source_and_a_validation_row_per_process
 
 
 # ------------------------------------------------------------------------------------- 2 gloo processes
+@pytest.mark.slow
+def test_collectives_average_gather_and_broadcast_across_two_processes() -> None:
+    torchrun(str(Path(__file__).with_name("distributed_worker.py")))  # it asserts in each process
+
+
 def fast_config(root: Path) -> dict[str, Any]:
     """Fast path on 160 training rows: global batches of 53 split 27/26, and a last one of 1 row (rank 1: none)."""
     return {
@@ -173,7 +176,8 @@ def test_two_processes_train_as_one_and_resume_in_one(data_root: Path, tmp_path:
     config = fast_config(data_root)
     reference = train(load_config({**config, "training": {**config["training"], "epochs": 3}}), tmp_path / "one")
 
-    torchrun("train", str(write_config(tmp_path / "two.yaml", config, 2)), "--out", str(tmp_path / "two"))
+    two_epochs = str(write_config(tmp_path / "two.yaml", config, 2))
+    torchrun("-m", "chroma_framework", "train", two_epochs, "--out", str(tmp_path / "two"))
     two = tmp_path / "two"
     assert_written_once(two, 2, world_size=2)
     assert_close(read_records(reference.run_dir, "epoch")[:2], read_records(two, "epoch"))

@@ -144,13 +144,28 @@ class DistContext:
         dist.all_reduce(value, op=dist.ReduceOp.MIN)
         return bool(value.item())
 
+    def sum(self, values: Sequence[float]) -> list[float]:
+        """Each of ``values`` summed over the processes (every process passes them in the same order)."""
+        if not self._sharded:
+            return list(values)
+        carried = self._comm(torch.tensor(list(values), dtype=torch.float64))
+        dist.all_reduce(carried)
+        return [float(v) for v in carried.tolist()]
+
     def mean(self, total: Tensor) -> float:
         """The mean over the processes of the scalar ``total``."""
-        if not self._sharded:
-            return float(total)
-        value = self._comm(total.detach().to(torch.float64).reshape(1))
-        dist.all_reduce(value)
-        return float(value.item()) / self.world_size
+        return self.sum([float(total)])[0] / self.world_size
+
+    def split_means(self, means: dict[str, float], split_rows: int) -> dict[str, float]:
+        """Row-weighted ``means`` over this process's part of a split of ``split_rows`` rows -> over the whole split.
+
+        Every process passes the same keys in the same order (they come from the same heads).
+        """
+        if not self._sharded or not means:
+            return means
+        rows = len(torch.tensor_split(torch.arange(split_rows), self.world_size)[self.rank])
+        totals = self.sum([value * rows for value in means.values()])
+        return {key: total / split_rows for key, total in zip(means, totals)}
 
     def average_gradients(self, model: nn.Module) -> None:
         """Replace every trainable parameter's gradient by its mean over the processes.

@@ -443,7 +443,8 @@ class Trainer:
             train_loss = self._train_epoch(log)
             self.dist.broadcast_state(self.model, buffers_only=True)
             val = validation_metrics(self.model, self.source, self.val_loss_fn, self.device, dist=self.dist)
-            val.update(frame_validation(self.model, self.source, self.frame_loss, self.device))
+            frames = frame_validation(self.model, self.source, self.frame_loss, self.device)
+            val.update(self.dist.split_means(frames, self.source.split_size("val")))  # over every process's part
             val["loss"] += val.get("frame_loss", 0.0)
             if not math.isfinite(val["loss"]):
                 raise TrainingDiverged(
