@@ -12,6 +12,7 @@ from contextlib import contextmanager
 #: stays free of torch).
 USER_ERRORS: tuple[tuple[str, str], ...] = (
     ("chroma.errors", "ConfigError"),
+    ("chroma_framework.atomic", "WriteError"),
     ("chroma.plugins.errors", "PluginError"),
     ("chroma_framework.data.errors", "DataError"),
     ("chroma_framework.midi.errors", "MidiParseError"),
