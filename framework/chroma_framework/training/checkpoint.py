@@ -23,7 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from chroma_framework.atomic import atomic_write
+from chroma_framework.atomic import atomic_write, remove_stale_temporaries
 
 KIND_KEY = "chroma.kind"
 STATE_KEY = "chroma.state"
@@ -41,6 +41,7 @@ def _save_tensors(path: Path, tensors: dict[str, Tensor], metadata: dict[str, st
     # safetensors refuses shared storage and non-contiguous views: store plain copies.
     plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     atomic_write(path, lambda tmp: save_file(plain, str(tmp), metadata=metadata))
+    remove_stale_temporaries(path.parent)  # a checkpoint of a killed run may have left one of its size
 
 
 def read_kind(path: Path) -> tuple[str | None, dict[str, str]]:

@@ -3,9 +3,10 @@
 ``metrics.jsonl`` gets every record; ``<kind>.csv`` (``epochs.csv``,
 ``steps.csv``, ``grad_norms.csv`` ...) gets the records of one kind with the
 columns of the first record written (later keys outside them go to the JSONL only).
-Writes only append; a resume drops the records of the interrupted epoch by replacing each
-file atomically with its kept lines (a kill at any point leaves every earlier record), and a
-torn last line (a kill mid-append) is dropped with a warning.
+Writes only append, each record whole or not at all (a full disk never leaves half a line); a
+resume drops the records of the interrupted epoch by replacing each file atomically with its kept
+lines (a kill at any point leaves every earlier record), and a torn last line (a kill mid-append)
+is dropped with a warning.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from chroma_framework.atomic import atomic_write
+from chroma_framework.atomic import append_whole, atomic_write
 from chroma_framework.training.run_dir import RunError
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,15 @@ class MetricsLog:
             self._truncate(keep_until_step)
 
     def _truncate(self, keep_until_step: int) -> None:
-        """Atomically replace each log with its records up to ``keep_until_step`` (CSV columns kept as they are)."""
+        """Atomically replace each log with its records up to ``keep_until_step`` (CSV columns kept as they are).
+
+        Records written at the first step of the interrupted epoch (``grad_norm``, ``warning``: logged before
+        the step counter moves) share the last kept step; they go too, by their epoch number being past the
+        last ``epoch`` record kept.
+        """
         kept = [r for r in read_records(self.run_dir) if int(r.get("step", 0)) <= keep_until_step]
+        done = max((int(r.get("epoch", 0)) for r in kept if r.get("kind") == "epoch"), default=0)
+        kept = [r for r in kept if int(r.get("epoch", 0)) <= done]
         lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)
         atomic_write(self.run_dir / JSONL_NAME, partial(_write_text, lines))
         for path in self.run_dir.glob("*.csv"):
@@ -68,7 +76,14 @@ class MetricsLog:
             if body and not text.endswith("\n"):
                 body = body[:-1]  # torn by a kill mid-append
             step = header.index("step") if "step" in header else None
-            body = [r for r in body if len(r) == len(header) and (step is None or _step(r[step]) <= keep_until_step)]
+            epoch = header.index("epoch") if "epoch" in header else None
+            body = [
+                r
+                for r in body
+                if len(r) == len(header)
+                and (step is None or _step(r[step]) <= keep_until_step)
+                and (epoch is None or _step(r[epoch]) <= done)
+            ]
             out = io.StringIO()
             csv.writer(out).writerows([header, *body])
             atomic_write(path, partial(_write_text, out.getvalue()))
@@ -77,19 +92,18 @@ class MetricsLog:
         """Append one record; it must have a ``kind`` key (e.g. ``"epoch"``)."""
         kind = record["kind"]
         clean = {k: _jsonable(v) for k, v in record.items()}
-        with open(self.run_dir / JSONL_NAME, "a", encoding="utf-8") as f:
-            f.write(json.dumps(clean, sort_keys=True) + "\n")
+        append_whole(self.run_dir / JSONL_NAME, (json.dumps(clean, sort_keys=True) + "\n").encode())
         path = self.run_dir / f"{kind}s.csv"
+        row = io.StringIO()
         if kind not in self._columns:
             if path.exists():
                 with open(path, newline="", encoding="utf-8") as f:
                     self._columns[kind] = next(csv.reader(f), [])
-            else:
+            if not self._columns.get(kind):
                 self._columns[kind] = [k for k in clean if k != "kind"]
-                with open(path, "w", newline="", encoding="utf-8") as f:
-                    csv.writer(f).writerow(self._columns[kind])
-        with open(path, "a", newline="", encoding="utf-8") as f:
-            csv.DictWriter(f, self._columns[kind], extrasaction="ignore").writerow(clean)
+                csv.writer(row).writerow(self._columns[kind])
+        csv.DictWriter(row, self._columns[kind], extrasaction="ignore").writerow(clean)
+        append_whole(path, row.getvalue().encode())
 
 
 def _write_text(text: str, path: Path) -> None:
@@ -98,7 +112,7 @@ def _write_text(text: str, path: Path) -> None:
 
 
 def _step(value: str) -> float:
-    """A CSV ``step`` cell as a number (an empty cell counts as step 0)."""
+    """A CSV ``step`` or ``epoch`` cell as a number (an empty cell counts as 0)."""
     return float(value) if value else 0.0
 
 

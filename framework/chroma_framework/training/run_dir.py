@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from chroma.errors import ConfigError
-from chroma_framework.atomic import atomic_write, write_json
+from chroma_framework.atomic import atomic_write, remove_stale_temporaries, write_json
 from chroma_framework.config.loader import load_config
 from chroma_framework.config.schema import ChromaConfig
 
@@ -67,7 +67,9 @@ def read_config(run_dir: Path) -> ChromaConfig:
 
 
 def write_header(run_dir: Path, header: dict[str, Any]) -> None:
+    """Write ``run.json``, and remove the temporary files that killed writes left in ``run_dir``."""
     write_json(run_dir / RUN_JSON, {"kind": RUN_KIND, "format": RUN_FORMAT, **header})
+    remove_stale_temporaries(run_dir)
 
 
 def read_header(run_dir: Path) -> dict[str, Any]:
@@ -97,26 +99,47 @@ def read_header(run_dir: Path) -> dict[str, Any]:
 
 
 #: What a run directory holds before its first epoch finishes (removed when it is trained anew).
-_STARTED_FILES = (RUN_JSON, CONFIG_YAML, LABELS_JSON, "vocab_*.json", "metrics.jsonl", "*.csv", "*_report.json")
+_STARTED_FILES = (LABELS_JSON, "vocab_*.json", "metrics.jsonl", "*.csv", "*_report.json", CONFIG_YAML, RUN_JSON)
 _STARTED_DIRS = (ENCODERS_DIR, "checkpoints", REPORT_DIR)
 
 
 def unfinished(run_dir: Path) -> bool:
-    """Whether ``run_dir`` holds a run started (killed, out of disk) before its first epoch finished."""
+    """Whether ``run_dir`` holds a run started (killed, out of disk) before its first epoch finished.
+
+    A run killed while writing its first file has only that file's temporary (``.config.yaml.*.tmp``); one
+    killed between saving epoch 1's best model and its checkpoint has ``model.safetensors`` but a header
+    with no epoch completed. A model without a checkpoint in a run whose header says otherwise (a finished
+    run whose checkpoints were deleted) is a run, never cleared.
+    """
     run_dir = Path(run_dir)
-    started = (run_dir / RUN_JSON).is_file() or (run_dir / CONFIG_YAML).is_file()
-    return started and not (run_dir / STATE_FILE).is_file() and not (run_dir / MODEL_FILE).is_file()
+    started = any((run_dir / name).is_file() or any(run_dir.glob(f".{name}.*.tmp")) for name in (RUN_JSON, CONFIG_YAML))
+    if not started or (run_dir / STATE_FILE).is_file():
+        return False
+    return not (run_dir / MODEL_FILE).is_file() or _no_epoch_completed(run_dir)
+
+
+def _no_epoch_completed(run_dir: Path) -> bool:
+    """Whether ``run.json`` says the run is running with no epoch completed (``False`` when unreadable)."""
+    try:
+        header = json.loads((run_dir / RUN_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict) and header.get("status") == "running" and header.get("epochs_completed") == 0
 
 
 def clear_unfinished(run_dir: Path) -> None:
     """Remove what an :func:`unfinished` run wrote, so it can be trained anew in place (other files stay)."""
     if not unfinished(run_dir):
         raise RunError(f"{run_dir} holds a run with a finished epoch; it is not removed")
-    for pattern in _STARTED_FILES:
-        for path in Path(run_dir).glob(pattern):
-            path.unlink(missing_ok=True)
+    run_dir = Path(run_dir)
+    (run_dir / MODEL_FILE).unlink(missing_ok=True)
     for name in _STARTED_DIRS:
-        shutil.rmtree(Path(run_dir) / name, ignore_errors=True)
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+    remove_stale_temporaries(run_dir)
+    # The files that mark the run as started go last: a kill midway leaves a run that is still unfinished.
+    for pattern in _STARTED_FILES:
+        for path in run_dir.glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 def encoder_weights_path(run_dir: Path, modality: str) -> Path:
