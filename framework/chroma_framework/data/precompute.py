@@ -47,6 +47,7 @@ import torch
 from chroma.contracts import Encoder
 from chroma.midi.pianoroll import ROLL_VERSION
 from chroma.modality import MODALITIES, modality_index
+from chroma_framework.atomic import remove_stale_temporaries
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.dataset import SegmentDataset
@@ -470,9 +471,11 @@ def run_precompute(
     else:
         table = _assemble(plans, ids, tasks, part, identities)
         atomic_write_table(table, out_path)
-    for m in {p.modality for p in compute}:
+    for m in plan_of:  # every modality: a run killed while removing its parts left some of a reused one
         for stale in parts.glob(f"{m}-*.parquet"):
             stale.unlink(missing_ok=True)
+    remove_stale_temporaries(parts)  # left by runs killed mid-write
+    remove_stale_temporaries(out_path.parent)
     if parts.exists() and not any(parts.iterdir()):
         parts.rmdir()
     report = report_from_embeddings(table, dataset)
