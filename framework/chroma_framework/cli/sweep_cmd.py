@@ -45,13 +45,13 @@ def fusion_config(config: Any, strategy: str, seed: int) -> Any:
 
 def split_metrics(run_dir: Path) -> dict[str, float]:
     """Test-split summary metrics of a finished run (best weights)."""
+    from chroma_framework.evaluation.analysis import batch_source
     from chroma_framework.metrics import all_head_metrics, summary
     from chroma_framework.predict import predict
     from chroma_framework.scoring.run import load_run
-    from chroma_framework.training.loop import make_source
 
     loaded = load_run(run_dir)
-    source = make_source(loaded.config, loaded.device, loaded.classes)
+    source = batch_source(loaded)
     preds = predict(loaded.model, source.eval_batches("test"), loaded.device, keep_weights=False)
     return summary(all_head_metrics(preds.logits, preds.labels, loaded.classes))
 
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             for k in range(args.seeds):
                 seed = config.training.seed + k
                 run_dir = out / strategy / f"seed{seed}"
-                train(fusion_config(config, strategy, seed), run_dir)
+                train(fusion_config(config, strategy, seed), run_dir, config_path=args.config)
                 results.setdefault(strategy, []).append(split_metrics(run_dir))
     heads = list(config.data.labels)
     columns = [f"{h} {m}" for h in heads for m in ("acc", "F1")]

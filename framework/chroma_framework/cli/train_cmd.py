@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             config = config.model_copy(
                 update={"training": config.training.model_copy(update={"text_only_baseline": True})}
             )
-        result = train(config, run_dir, resume=args.resume)
+        result = train(config, run_dir, resume=args.resume, config_path=args.config)
         distributed.shutdown()
     if distributed.launched_rank() != 0:
         return 0  # rank 0 reports the run

@@ -103,9 +103,20 @@ class Evaluation:
 
 
 def batch_source(run: Run) -> Any:
+    """The batches of ``run``'s data, read as it was trained.
+
+    Raises:
+        chroma_framework.frozen_encoders.EmbeddingsMismatchError: the embeddings file holds other
+            embeddings than the run was trained on (precomputed again since), naming the modality.
+    """
+    from chroma_framework.data.paths import resolve
+    from chroma_framework.frozen_encoders import check_run_embeddings
     from chroma_framework.training.loop import make_source
 
-    return make_source(run.config, run.device, run.classes)
+    source = make_source(run.config, run.device, run.classes)
+    embeddings_path = resolve(run.config.data, run.config.data.embeddings_path)
+    check_run_embeddings(run.path, run.header.get("fingerprints") or {}, source.fingerprints, embeddings_path)
+    return source
 
 
 def _segment_ids(source: Any, split: str) -> list[str]:

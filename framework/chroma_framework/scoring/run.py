@@ -85,6 +85,7 @@ class Run:
         model: torch.nn.Module,
         device: torch.device,
         registry: PluginRegistry | None = None,
+        pins: Mapping[str, str] | None = None,
     ) -> None:
         self.path = path
         self.config = config
@@ -93,6 +94,8 @@ class Run:
         self.model = model.eval()
         self.device = device
         self._registry = registry
+        #: ``{section path: distribution}`` chosen from run.json where several provide a plugin name.
+        self._pins = dict(pins or {})
         self._encoders: dict[str, Encoder] | None = None
         #: The stream normalisation saved with a run trained with ``data.streams`` (set by :func:`load_run`).
         self.stream_normaliser: StreamNormaliser | None = None
@@ -149,7 +152,7 @@ class Run:
                 self._encoders = {}
             else:
                 try:
-                    built = _scoring_encoders(self.path, self.config, self.header, self._registry)
+                    built = _scoring_encoders(self.path, self.config, self.header, self._registry, self._pins)
                 except (PluginError, ConfigError) as exc:
                     raise RunLoadError(f"cannot rebuild the encoders of run {self.path}: {exc}") from None
                 self._encoders = {m: e.to(self.device).eval() for m, e in built.items()}
@@ -299,20 +302,20 @@ class Run:
 
 
 def _scoring_encoders(
-    run_path: Path, config: ChromaConfig, header: Mapping[str, Any], registry: PluginRegistry | None
+    run_path: Path,
+    config: ChromaConfig,
+    header: Mapping[str, Any],
+    registry: PluginRegistry | None,
+    pins: Mapping[str, str],
 ) -> dict[str, Encoder]:
     """Rebuild the frozen encoders whose embeddings a precomputed run was trained on, checking fingerprints.
 
     A random-init encoder loads the weights saved with the run (``encoders/<modality>.safetensors``), never
-    re-derived from a seed.
+    re-derived from a seed; a mismatch names its cause (see :func:`~chroma_framework.frozen_encoders.mismatch_cause`).
     """
     from chroma.plugins.registry import get_registry
-    from chroma_framework.data.precompute import (
-        COLUMN_ENCODER,
-        encoder_fingerprint,
-        frozen_sections,
-    )
-    from chroma_framework.encoder_weights import EncoderWeightsError, load_encoder_weights
+    from chroma_framework.data.precompute import COLUMN_ENCODER, frozen_sections
+    from chroma_framework.frozen_encoders import mismatch_cause, rebuild_encoder
 
     registry = (registry or get_registry()).with_disabled(config.plugins.disable)
     sections = frozen_sections(config)
@@ -326,29 +329,18 @@ def _scoring_encoders(
                 f"the run's {modality} embeddings came from {expected!r}, but its config has no frozen "
                 f"model.{modality}_encoder to rebuild it for scoring"
             )
-        torch.manual_seed(config.training.seed)
-        encoder = registry.build_encoder(
-            f"{modality}_encoder", section.type, section.plugin_options(), section.provider
-        )
         saved = rd.encoder_weights_path(run_path, modality)
-        if saved.is_file():
-            try:
-                load_encoder_weights(saved, encoder)
-            except EncoderWeightsError as exc:
-                raise RunLoadError(str(exc)) from None
-        actual = encoder_fingerprint(encoder, section, config, modality)
-        if actual != expected and not saved.is_file() and not encoder.fingerprint_extra():
+        rebuilt = rebuild_encoder(config, modality, registry, saved, pins.get(f"model.{modality}_encoder"))
+        if rebuilt.weights_error is not None:
+            raise RunLoadError(rebuilt.weights_error)
+        if rebuilt.fingerprint != expected:
+            cause = mismatch_cause(rebuilt, section, str(expected), saved, "the run")
             raise RunLoadError(
-                f"the {modality} embeddings of run {run_path} came from a random-init encoder whose weights were "
-                f"not saved with the run ({saved} is missing; runs trained before chroma saved them): rerun "
-                "`chroma precompute` and retrain, or train the encoder (frozen: false)"
+                f"run {run_path} cannot score {modality}: {cause}. Its {modality} embeddings are {expected}, the "
+                f"{modality} encoder {section.type!r} now builds {rebuilt.fingerprint}; install the plugin version "
+                "and weights the run used, or retrain the run"
             )
-        if actual != expected:
-            raise RunLoadError(
-                f"the {modality} encoder {section.type!r} now builds as {actual}, but the run was trained on "
-                f"embeddings from {expected}; install the plugin version / weights the run used"
-            )
-        encoders[modality] = encoder
+        encoders[modality] = rebuilt.encoder
     return encoders
 
 
@@ -358,11 +350,14 @@ def load_run(
     """Load the run in directory ``path`` for scoring and evaluation.
 
     Raises:
-        RunLoadError: not a run directory, a missing or incompatible plugin (named), or a
-            checkpoint of another kind. (A precomputed-mode run's encoders are rebuilt and
-            checked on the first :meth:`Run.score` that needs them.)
+        RunLoadError: not a run directory, a missing or incompatible plugin (named), or a checkpoint of
+            another kind. (A precomputed-mode run's encoders are rebuilt and checked on the first
+            :meth:`Run.score` that needs them.) Where several distributions provide a plugin name, the one
+            run.json records is used and a warning says so; it is an error only when that one is gone.
     """
+    from chroma.plugins.registry import get_registry
     from chroma_framework.model_build import build_model
+    from chroma_framework.plugin_providers import recorded_pins, with_pins
 
     run_path = Path(path)
     try:
@@ -375,7 +370,8 @@ def load_run(
         raise RunLoadError(f"{run_path} has no {rd.MODEL_FILE}: training did not finish an epoch")
     device = torch.device(device)
     try:
-        model = build_model(config, classes, header.get("input_dims") or None, registry)
+        pins = recorded_pins(config, header, registry or get_registry(), run_path)
+        model = build_model(with_pins(config, pins), classes, header.get("input_dims") or None, registry)
     except (PluginError, ConfigError) as exc:
         raise RunLoadError(f"cannot rebuild run {run_path}: {exc}{_plugin_hint(header)}") from None
     try:
@@ -391,6 +387,6 @@ def load_run(
             raise RunLoadError(
                 f"run {run_path} reads feature streams but cannot apply their normalisation: {exc}"
             ) from None
-    run = Run(run_path, config, header, classes, model.to(device), device, registry)
+    run = Run(run_path, config, header, classes, model.to(device), device, registry, pins)
     run.stream_normaliser = normaliser
     return run

@@ -27,12 +27,14 @@ from chroma import __version__
 from chroma.errors import ConfigError
 from chroma.modality import modality_index
 from chroma.model import ChromaModel
-from chroma.plugins.registry import PluginRegistry
+from chroma.plugins.registry import PluginRegistry, get_registry
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.config.training import ScheduleSection
 from chroma_framework.data.report import DataReport
+from chroma_framework.frozen_encoders import check_training_embeddings
 from chroma_framework.metrics import IGNORE_INDEX, all_head_metrics, summary
 from chroma_framework.model_build import build_model
+from chroma_framework.plugin_providers import resolved_providers
 from chroma_framework.predict import predict, to_device
 from chroma_framework.structure.training import attach_frame_targets, frame_validation
 from chroma_framework.training import checkpoint as ckpt
@@ -184,6 +186,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.source = source
         self.resume = resume
+        #: ``{section: {kind, name, distribution, version}}`` of the plugins built (run.json ``providers``).
+        self.providers = resolved_providers(config, registry or get_registry())
         #: This process among the training processes (the only one unless started by torchrun).
         self.dist = distributed.context(resolve_device(self.training.device))
         self.device = self.dist.device
@@ -229,6 +233,7 @@ class Trainer:
             "input_dims": dict(self.source.input_dims or {}),
             "fingerprints": dict(self.source.fingerprints),
             "build": self.model.build_info,
+            "providers": self.providers,
             "epochs_completed": self.epoch,
             "steps": self.step,
             "best_epoch": self.stopper.best_epoch,
@@ -252,6 +257,7 @@ class Trainer:
             logger.info("resuming %s after epoch %d (step %d)", self.run_dir, self.epoch, self.step)
             if not self.dist.is_main:
                 return distributed.SilentLog()
+            rd.write_header(self.run_dir, self._header("running", self.best_metrics))  # no longer diverged/stopped
             return MetricsLog(self.run_dir, resume=True, keep_until_step=self.step)
         if not self.dist.is_main:
             return distributed.SilentLog()
@@ -435,8 +441,21 @@ class Trainer:
 
     # --------------------------------------------------------------------- fit
     def fit(self) -> TrainResult:
+        """Train to ``training.epochs`` (or early stopping); a divergence leaves run.json status ``diverged``.
+
+        Raises:
+            TrainingDiverged: a non-finite loss (run.json then holds ``status: diverged`` and the ``error``).
+        """
         log = self._start()
         self.dist.broadcast_state(self.model)
+        try:
+            return self._fit(log)
+        except TrainingDiverged as exc:
+            if self.dist.is_main:
+                rd.write_header(self.run_dir, {**self._header("diverged", self.best_metrics), "error": str(exc)})
+            raise
+
+    def _fit(self, log: MetricsLog) -> TrainResult:
         stopped = self.stopper.should_stop
         while self.epoch < self.training.epochs and not stopped:
             started = time.perf_counter()
@@ -568,7 +587,12 @@ def make_source(config: ChromaConfig, device: torch.device, vocab: dict[str, lis
 
 
 def train(
-    config: ChromaConfig, run_dir: Path, *, resume: bool = False, registry: PluginRegistry | None = None
+    config: ChromaConfig,
+    run_dir: Path,
+    *,
+    resume: bool = False,
+    registry: PluginRegistry | None = None,
+    config_path: str | None = None,
 ) -> TrainResult:
     """Train the run ``config`` describes into ``run_dir`` (or continue it with ``resume``).
 
@@ -576,7 +600,9 @@ def train(
     without ``resume``, and a warning says so.
 
     Raises:
-        ConfigError: configuration or data problems, with what to change.
+        ConfigError: configuration or data problems, with what to change; an embeddings file whose
+            fingerprints differ from the config's encoders (or the resumed run's), naming ``config_path``
+            in the fix.
         chroma_framework.training.run_dir.RunError: ``resume`` on a directory that is not a resumable run.
     """
     run_dir = Path(run_dir)
@@ -603,4 +629,7 @@ def train(
     else:
         config = prepare_config(config)
     source = make_source(config, dist.device, vocab)
+    check_training_embeddings(
+        config, source.fingerprints, registry or get_registry(), config_path, run_dir if resume else None
+    )
     return Trainer(config, run_dir, source, resume=resume, registry=registry).fit()
