@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from chroma.testing.check_helpers import single_threaded
 from chroma.testing.encoder_checks import encoder_checks
+from chroma.testing.frame_head_checks import frame_head_checks
 from chroma.testing.fusion_checks import fusion_checks
 from chroma.testing.light_imports import first_heavy_import
 from chroma.testing.targets import ContractTarget, SkipCheck, as_targets
@@ -54,7 +55,10 @@ def yield_checks(target: ContractTarget) -> Iterator[Check]:
     yield check_plugin_loads
     if target.factory is None:
         return
-    yield from fusion_checks(target) if target.is_fusion else encoder_checks(target)
+    if target.kind == "frame_head":
+        yield from frame_head_checks(target)
+    else:
+        yield from fusion_checks(target) if target.is_fusion else encoder_checks(target)
 
 
 def _skipping(check: Check) -> Check:

@@ -20,8 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from chroma.capabilities import Capabilities, EncoderCapabilities, FusionCapabilities
+from chroma.capabilities import Capabilities, capabilities_type
 from chroma.contracts import Encoder, FusionDims, FusionModule
+from chroma.frame_heads.base import FrameHead
 from chroma.plugins.spec import PLUGIN_KINDS, PluginConfig, PluginSpec, import_object
 
 __all__ = ["ContractTarget", "SkipCheck", "as_targets", "target_from_spec"]
@@ -30,6 +31,8 @@ __all__ = ["ContractTarget", "SkipCheck", "as_targets", "target_from_spec"]
 SMALL_INPUT_DIMS: dict[str, int] = {"text": 12, "audio": 8, "midi": 10}
 SMALL_SEQUENCE_DIMS: dict[str, int] = {"text": 6, "audio": 8, "midi": 5}
 SMALL_HIDDEN_DIM = 16
+#: Width of the sequences the kit builds frame heads for.
+SMALL_FRAME_DIM = 6
 
 
 class SkipCheck(Exception):
@@ -43,7 +46,8 @@ class ContractTarget:
     Attributes:
         name: plugin name, used in test ids.
         kind: one of :data:`chroma.plugins.PLUGIN_KINDS` (``None`` allowed only with ``load_error``).
-        factory: encoders: ``factory(config) -> Encoder``; fusions: ``factory(config, dims) -> FusionModule``.
+        factory: encoders: ``factory(config) -> Encoder``; fusions: ``factory(config, dims) -> FusionModule``;
+            frame heads: ``factory(config, input_dim) -> FrameHead``.
         config_model: the plugin's config model.
         options: small config options to build with (e.g. the spec's ``test_config`` capability).
         capabilities: the spec's typed capabilities (kit settings; ``pretrained``). Which checks run
@@ -75,8 +79,7 @@ class ContractTarget:
         if self.kind not in PLUGIN_KINDS and self.load_error is None:
             raise ValueError(f"contract target {self.name!r}: kind {self.kind!r} is not one of {PLUGIN_KINDS}")
         if self.capabilities is None:
-            default = FusionCapabilities() if self.kind == "fusion" else EncoderCapabilities()
-            object.__setattr__(self, "capabilities", default)
+            object.__setattr__(self, "capabilities", capabilities_type(self.kind or "")())
 
     def __repr__(self) -> str:  # shown in pytest ids and failure messages
         source = f" from {self.distribution}" if self.distribution else ""
@@ -133,9 +136,11 @@ class ContractTarget:
             if self.is_fusion:
                 dims = FusionDims(dict(self.input_dims), self.hidden_dim, dict(self.sequence_dims), missing)
                 module = self.factory(cfg, dims)
+            elif self.kind == "frame_head":
+                module = self.factory(cfg, SMALL_FRAME_DIM)
             else:
                 module = self.factory(cfg)
-        expected = FusionModule if self.is_fusion else Encoder
+        expected = FusionModule if self.is_fusion else FrameHead if self.kind == "frame_head" else Encoder
         if not isinstance(module, expected):
             raise AssertionError(
                 f"{self!r}: factory returned {type(module).__name__}, not a {expected.__name__} subclass"
@@ -265,7 +270,20 @@ def _target_from_class(cls: type, config: PluginConfig | None) -> ContractTarget
             config_model=config_model,
             options=options,
         )
-    raise TypeError(f"{cls.__name__} is neither a chroma FusionModule nor an Encoder subclass")
+    if issubclass(cls, FrameHead):
+
+        def build_head(cfg: PluginConfig, input_dim: int) -> nn.Module:
+            build: Any = cls
+            return build(cfg, input_dim) if takes_config else build(input_dim)
+
+        return ContractTarget(
+            name=getattr(cls, "name", cls.__name__),
+            kind="frame_head",
+            factory=build_head,
+            config_model=config_model,
+            options=options,
+        )
+    raise TypeError(f"{cls.__name__} is neither a chroma FusionModule, Encoder nor FrameHead subclass")
 
 
 def _targets_from_registry(selector: str) -> list[ContractTarget]:

@@ -52,6 +52,8 @@ def cross_section_problems(config: ChromaConfig) -> list[str]:
                 problems.append(f"{path}: weights must be finite, >= 0 and not all 0, got {values}")
     metric = config.training.early_stopping.metric
     allowed = validation_metric_names(heads)
+    if config.model.frame_heads:  # frame heads add their validation losses (chroma_framework.structure.training)
+        allowed += ["frame_loss", *(f"{name}_frame_loss" for name in config.model.frame_heads)]
     if metric not in allowed:
         close = difflib.get_close_matches(metric, allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""

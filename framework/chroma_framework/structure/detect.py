@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from chroma.contracts import AudioBatch
+from chroma.errors import ConfigError
 from chroma.modality import MODALITIES, modality_index
 from chroma_framework.structure.evaluation import structure_heads
 from chroma_framework.structure.postprocess import boundaries_from_probs, sections, smooth
@@ -37,6 +39,37 @@ def track_beats(wave: np.ndarray, sample_rate: int) -> np.ndarray | None:
     return np.asarray(librosa.frames_to_time(frames, sr=sample_rate), dtype=np.float64)
 
 
+def audio_batch(run: Any, audio: str | os.PathLike[str] | tuple[np.ndarray, int]) -> AudioBatch:
+    """One-row :class:`~chroma.contracts.AudioBatch` of ``audio`` at the run's audio encoder rate, padded or cut to
+    ``preprocessing.audio.duration`` as in training.
+
+    Raises:
+        ScoringError: the file cannot be decoded or the audio is unusable.
+    """
+    from chroma_framework.audio.pipeline import AudioPreprocessor
+    from chroma_framework.data.audio_decode import AudioDecodeError, load_audio_file
+    from chroma_framework.scoring.run import ScoringError
+
+    if isinstance(audio, tuple):
+        wave, source_rate = audio
+    else:
+        try:
+            wave, source_rate = load_audio_file(Path(audio))
+        except AudioDecodeError as exc:
+            raise ScoringError(f"cannot read audio {audio}: {exc}") from None
+    rate = int(run.model.encoders["audio"].sample_rate)
+    section = run.config.preprocessing.audio
+    if len(wave) / source_rate > section.duration:
+        logger.warning(
+            "%s is longer than preprocessing.audio.duration (%g s): only its start is read", audio, section.duration
+        )
+    try:
+        samples, length = AudioPreprocessor(section, rate)(np.asarray(wave, dtype=np.float32), int(source_rate))
+    except ValueError as exc:
+        raise ScoringError(f"unusable audio: {exc}") from None
+    return AudioBatch(samples.unsqueeze(0), torch.tensor([length], dtype=torch.int64), rate)
+
+
 def detect(
     run: Any, audio: str | os.PathLike[str] | tuple[np.ndarray, int], beats: np.ndarray | None = None
 ) -> dict[str, Any]:
@@ -54,7 +87,9 @@ def detect(
         chroma_framework.scoring.run.ScoringError: unreadable audio; ConfigError: the run has no boundary head.
     """
     boundary_name, energy_name = structure_heads(run)
-    batch_audio = run._audio_batch(audio)
+    if "audio" not in run.model.encoders:
+        raise ConfigError(f"run {run.path} has no audio encoder in its model, so it cannot read audio")
+    batch_audio = audio_batch(run, audio)
     length = int(batch_audio.lengths[0])
     rate = int(batch_audio.sample_rate)
     mask = torch.zeros(1, len(MODALITIES), dtype=torch.bool)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -124,7 +124,7 @@ def evaluate_structure(run: Any, split: str = "test") -> StructureEvaluation:
     source = make_source(config, run.device, run.classes)
     source.bind_model(run.model)
     loss = attach_frame_targets(config, source, run.model)
-    data = source.splits[split]
+    data = cast(Any, source).splits[split]
     if len(data) == 0:
         raise ConfigError(f"the {split} split is empty")
     cues = read_cues(config, data.segment_ids, float(config.preprocessing.audio.duration))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -34,7 +35,9 @@ def head_timing(model: ChromaModel, head: str) -> FrameTiming:
 
 
 @torch.no_grad()
-def frame_outputs(model: ChromaModel, batch: dict[str, Any], device: torch.device) -> list[dict[str, FrameHeadOutput]]:
+def frame_outputs(
+    model: ChromaModel, batch: Mapping[str, Any], device: torch.device
+) -> list[dict[str, FrameHeadOutput]]:
     """Per row of ``batch``, ``{frame head: FrameHeadOutput}`` of the heads that ran (rows without the modality:
     no valid frame, an empty output)."""
     out = model(to_device(batch, device))

@@ -108,7 +108,8 @@ def read_cues(config: ChromaConfig, segment_ids: Sequence[str], end: float = mat
         first = cell(cols.first_beat)
         if beats is None:
             beats = _grid(bpm, None if first is None else float(first), end)  # type: ignore[arg-type]
-        cue_names = [str(n or "") for n in (cell(cols.cue_names) or [])]  # type: ignore[union-attr]
+        names_cell = cell(cols.cue_names)
+        cue_names = [str(n or "") for n in names_cell] if isinstance(names_cell, list) else []
         if boundaries is not None and cue_names and len(cue_names) != len(boundaries):
             raise ConfigError(
                 f"segment {sid!r}: column {cols.cue_names!r} has {len(cue_names)} names for "
