@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from chroma.plugins.spec import PluginConfig
+from chroma import PluginConfig
 
 #: Names of the default energy bands, low to high.
 DEFAULT_BANDS: tuple[str, ...] = ("bass", "mid", "high")

@@ -259,7 +259,7 @@ def write_report(result: Evaluation, run_dir: Path, out: Path, header: dict[str,
         lines += [f"- step {w['step']}: {w['message']}" for w in warnings[:10]]
     metrics = result.as_dict()
     if (header.get("build") or {}).get("frame_heads"):
-        from chroma_framework.structure.evaluation import structure_report
+        from chroma_framework.evaluation.structure import structure_report
 
         structure_lines, metrics["structure"] = structure_report(run_dir, out, result.split)
         lines += structure_lines

@@ -19,6 +19,7 @@ import torch
 from chroma.contracts import AudioBatch
 from chroma.errors import ConfigError
 from chroma.modality import MODALITIES, modality_index
+from chroma_framework.data.errors import DataError
 from chroma_framework.structure.evaluation import structure_heads
 from chroma_framework.structure.postprocess import boundaries_from_probs, sections, smooth
 from chroma_framework.structure.predict import frame_outputs
@@ -44,11 +45,10 @@ def audio_batch(run: Any, audio: str | os.PathLike[str] | tuple[np.ndarray, int]
     ``preprocessing.audio.duration`` as in training.
 
     Raises:
-        ScoringError: the file cannot be decoded or the audio is unusable.
+        DataError: the file cannot be decoded or the audio is unusable.
     """
     from chroma_framework.audio.pipeline import AudioPreprocessor
     from chroma_framework.data.audio_decode import AudioDecodeError, load_audio_file
-    from chroma_framework.scoring.run import ScoringError
 
     if isinstance(audio, tuple):
         wave, source_rate = audio
@@ -56,7 +56,7 @@ def audio_batch(run: Any, audio: str | os.PathLike[str] | tuple[np.ndarray, int]
         try:
             wave, source_rate = load_audio_file(Path(audio))
         except AudioDecodeError as exc:
-            raise ScoringError(f"cannot read audio {audio}: {exc}") from None
+            raise DataError(f"cannot read audio {audio}: {exc}") from None
     rate = int(run.model.encoders["audio"].sample_rate)
     section = run.config.preprocessing.audio
     if len(wave) / source_rate > section.duration:
@@ -66,7 +66,7 @@ def audio_batch(run: Any, audio: str | os.PathLike[str] | tuple[np.ndarray, int]
     try:
         samples, length = AudioPreprocessor(section, rate)(np.asarray(wave, dtype=np.float32), int(source_rate))
     except ValueError as exc:
-        raise ScoringError(f"unusable audio: {exc}") from None
+        raise DataError(f"unusable audio: {exc}") from None
     return AudioBatch(samples.unsqueeze(0), torch.tensor([length], dtype=torch.int64), rate)
 
 
@@ -84,7 +84,7 @@ def detect(
         "energy": {band: mean}}], "beats": "given" | "tracked" | "none"}``.
 
     Raises:
-        chroma_framework.scoring.run.ScoringError: unreadable audio; ConfigError: the run has no boundary head.
+        DataError: unreadable audio; ConfigError: the run has no boundary head.
     """
     boundary_name, energy_name = structure_heads(run)
     if "audio" not in run.model.encoders:

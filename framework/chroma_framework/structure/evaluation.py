@@ -109,19 +109,21 @@ def structure_heads(run: Any) -> tuple[str, str | None]:
     return boundary[0], energy[0] if energy else None
 
 
-def evaluate_structure(run: Any, split: str = "test") -> StructureEvaluation:
+def evaluate_structure(run: Any, source: Any, split: str = "test") -> StructureEvaluation:
     """Run ``run``'s frame heads over ``split`` and compare them with the metadata's boundaries and the audio's energy.
+
+    Args:
+        run: a loaded run (:func:`chroma_framework.scoring.run.load_run`) with a boundary frame head.
+        source: its precomputed-mode batch source (:func:`chroma_framework.evaluation.analysis.batch_source`).
 
     Raises:
         ConfigError: the run has no boundary head, or the split is empty.
     """
     from chroma_framework.structure.targets import resample_curve
     from chroma_framework.structure.training import attach_frame_targets
-    from chroma_framework.training.loop import make_source
 
     config = run.config
     boundary_name, energy_name = structure_heads(run)
-    source = make_source(config, run.device, run.classes)
     source.bind_model(run.model)
     loss = attach_frame_targets(config, source, run.model)
     data = cast(Any, source).splits[split]
@@ -236,16 +238,6 @@ __all__ = [
     "report_lines",
     "structure_heads",
 ]
-
-
-def structure_report(run_dir: Path, out: Path, split: str) -> tuple[list[str], dict[str, Any]]:
-    """The evaluation report's structure section and metrics of the run in ``run_dir`` (plot written to ``out``)."""
-    from chroma_framework.scoring.run import load_run
-
-    run = load_run(run_dir)
-    result = evaluate_structure(run, split)
-    plot = plot_structure(result, out, run.config.structure.plot_tracks)
-    return report_lines(result, plot), result.as_dict()
 
 
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
