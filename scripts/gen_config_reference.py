@@ -176,7 +176,8 @@ def default_text(info: FieldInfo) -> str:
 
 
 def _section_model(annotation: Any) -> type[BaseModel] | None:
-    """The config-section model a field holds (also inside ``X | None``), else ``None``."""
+    """The config-section model a field holds (also inside ``X | None`` and as the items of ``list[X]``), else
+    ``None``."""
     candidates = (
         typing.get_args(annotation)
         if typing.get_origin(annotation) in (typing.Union, types.UnionType)
@@ -185,7 +186,29 @@ def _section_model(annotation: Any) -> type[BaseModel] | None:
     for candidate in candidates:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
+        item = _list_item(candidate)
+        if item is not None:
+            return item
     return None
+
+
+def _list_item(annotation: Any) -> type[BaseModel] | None:
+    """``X`` of a ``list[X]`` or ``dict[str, X]`` field whose items are config sections, else ``None``."""
+    args = typing.get_args(annotation)
+    item = args[0] if typing.get_origin(annotation) is list and args else None
+    if typing.get_origin(annotation) is dict and len(args) == 2:
+        item = args[1]
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
+
+
+def _sub_path(path: str, name: str, annotation: Any) -> str:
+    """YAML path of a field's section: ``data.streams.grid``; ``data.streams.sources[]`` for list items and
+    ``model.frame_heads.<name>`` for the values of a mapping."""
+    key = f"{path}.{name}" if path else name
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if _list_item(candidate) is not None:
+            return f"{key}[]" if typing.get_origin(candidate) is list else f"{key}.<name>"
+    return key
 
 
 def _cell(text: str) -> str:
@@ -204,7 +227,13 @@ def field_table(model: type[BaseModel], links: dict[str, str] | None = None) -> 
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     for name, info in model.model_fields.items():
         sub = (links or {}).get(name)
-        kind = f"[section](#{anchor(sub)})" if sub else f"`{_cell(type_name(info.annotation))}`"
+        kind = f"`{_cell(type_name(info.annotation))}`"
+        if sub:
+            kind = f"[section](#{anchor(sub)})"
+            if sub.endswith("[]`"):
+                kind = f"list of [sections](#{anchor(sub)})"
+            elif sub.endswith(".<name>`"):
+                kind = f"mapping of name to [section](#{anchor(sub)})"
         bound = constraints(info)
         if bound:
             kind += f" ({bound})"
@@ -218,7 +247,7 @@ def render_sections(model: type[BaseModel], path: str, level: int = 3) -> list[s
     for name, info in model.model_fields.items():
         sub = _section_model(info.annotation)
         if sub is not None:
-            subsections[name] = (sub, f"{path}.{name}" if path else name)
+            subsections[name] = (sub, _sub_path(path, name, info.annotation))
     title = f"`{path}`" if path else "top level"
     out = [f"{'#' * level} {title}", ""]
     summary = model_summary(model)
@@ -247,6 +276,7 @@ _PLUGIN_SECTION = {
     "audio_encoder": ("model.audio_encoder", "type"),
     "midi_encoder": ("model.midi_encoder", "type"),
     "fusion": ("model.fusion", "strategy"),
+    "frame_head": ("model.frame_heads.<name>", "type"),
 }
 
 
@@ -303,8 +333,9 @@ def undocumented() -> list[str]:
 
     def walk(model: type[BaseModel], path: str) -> None:
         for name, text in field_descriptions(model).items():
-            sub = _section_model(model.model_fields[name].annotation)
-            key = f"{path}.{name}" if path else name
+            annotation = model.model_fields[name].annotation
+            sub = _section_model(annotation)
+            key = _sub_path(path, name, annotation)
             if sub is not None:
                 walk(sub, key)
             elif not text:

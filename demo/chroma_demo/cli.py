@@ -1,7 +1,8 @@
 """``chroma demo``: the framework's whole job on real music, with no data of your own.
 
 ``chroma demo build-data`` only builds (or reuses) the demo data set; ``chroma demo build-structure DIR``
-writes the structure data set (:mod:`chroma_demo.structure`).
+writes the structure data set (:mod:`chroma_demo.structure`); ``chroma demo build-streams [DIR]`` writes
+per-frame feature streams of a built demo (:mod:`chroma_demo.streams`).
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     structure.add_argument("--sample-rate", type=int, default=16000, help="audio sample rate (default: 16000)")
     structure.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     structure.set_defaults(func=run_build_structure)
+    streams = stages.add_parser(
+        "build-streams",
+        help="write per-frame audio RMS and log-mel streams of a built demo as side files, and their config",
+        description="Derive per-frame audio RMS (0.1 s) and 16-band log-mel vectors (0.08 s) from a built demo's "
+        "audio, write them as NPZ side files with DIR/demo_streams.yaml (the demo config reading them in the "
+        "audio slot through stream_projection) and DIR/example_streams.npz for `chroma score --streams`.",
+    )
+    streams.add_argument(
+        "out_dir", nargs="?", default=DEFAULT_OUT, help=f"the demo's directory (default: ./{DEFAULT_OUT})"
+    )
+    streams.set_defaults(func=run_build_streams)
 
 
 def _build(args: argparse.Namespace) -> DemoDataset:
@@ -124,6 +136,21 @@ def run_build_structure(args: argparse.Namespace) -> int:
     )
     print(f"[demo] structure: {dataset.metadata_path}", flush=True)
     print(f"[demo] structure: {dataset.media_path}", flush=True)
+    return 0
+
+
+def run_build_streams(args: argparse.Namespace) -> int:
+    from chroma_demo.streams import write_demo_streams
+    from chroma_framework.cli import CommandError
+
+    try:
+        written = write_demo_streams(args.out_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    for name, path in written.files.items():
+        print(f"[demo] streams: {name}: {written.segments[name]} segments -> {path}", flush=True)
+    print(f"[demo] streams: example segment {written.example_segment} -> {written.example}", flush=True)
+    print(f"[demo] streams: config {written.config}", flush=True)
     return 0
 
 

@@ -43,7 +43,7 @@ def run_validate_features(args: argparse.Namespace) -> int:
     if section is None:
         raise CommandError(f"{args.config} declares no data.streams; nothing to validate")
     try:
-        inputs = read_streams(config.data)
+        inputs = read_streams(config.data, config)
         report = validate_streams(inputs.streams(), inputs.grid, inputs.specs, report_options(section))
     except StreamValidationError as exc:
         raise CommandError(str(exc)) from None

@@ -9,34 +9,57 @@ from pydantic import Field, model_validator
 
 from chroma_framework.config.base import Section
 
+#: Values per sample of the derived streams of fixed width (``audio_mel`` has ``dim`` bands).
+DERIVED_DIMS = {"audio_rms": 1, "piano_roll": 128, "lrc_words": 1}
+
 
 class StreamSourceSection(Section):
-    """One declared stream and its source: a metadata column pair, or a side file.
+    """One declared stream and its source: a metadata column pair, a side file, or one of chroma's derived streams.
 
     ``column: X`` reads the metadata parquet's ``X_times`` (list<double> seconds per segment) and ``X_values``
     (list<list<float>> per segment, or list<float> when ``dim`` is 1); a null or empty row is a missing stream.
     ``file:`` reads a CSV or parquet file of one row per sample: ``name_column`` (the segment id),
     ``time_column`` and the ``value_columns`` (``dim`` of them); or an NPZ file (no pickles) with arrays of
-    those names, where ``value_columns`` may also name one ``[samples, dim]`` array.
+    those names, where ``value_columns`` may also name one ``[samples, dim]`` array. ``derived:`` computes the
+    stream from the segment's media as training decodes it: ``audio_rms`` (dim 1) and ``audio_mel`` (``dim``
+    log-mel bands) per ``hop``-second audio window, ``piano_roll`` (dim 128, velocity / 127) of its MIDI per
+    ``hop`` seconds, ``lrc_words`` (dim 1: 1 at each sung word or line of LRC-timed ``lyric_text``, 0 at an empty
+    line); scoring derives it from the given audio, MIDI or lyrics the same way.
     """
 
+    #: Unique stream name (what ``model.<modality>_encoder.streams`` and ``chroma score --streams`` use).
     name: str = Field(min_length=1)
+    #: ``continuous`` (linear interpolation, z-score), ``discrete`` (forward-fill, never normalised) or
+    #: ``embedding`` (interpolation with L2 renormalisation, L2-normalised).
     kind: Literal["continuous", "discrete", "embedding"]
+    #: Values per sample; every stream of one group declares the same.
     dim: int = Field(gt=0)
     #: Feature group sharing normalisation statistics; ``None``: the stream's name.
     group: str | None = None
     #: Seconds; no value is made up between two samples further apart than this.
     max_gap: float = Field(default=1.0, gt=0)
+    #: Metadata column pair ``<column>_times`` / ``<column>_values`` holding the samples.
     column: str | None = None
+    #: Side file (``.csv``, ``.parquet`` or ``.npz``, relative to ``data.root``) of one row per sample.
     file: str | None = None
+    #: One of chroma's derived streams: ``audio_rms``, ``audio_mel``, ``piano_roll`` or ``lrc_words``.
+    derived: Literal["audio_rms", "audio_mel", "piano_roll", "lrc_words"] | None = None
+    #: Seconds per frame of a derived audio or MIDI stream.
+    hop: float = Field(default=0.1, gt=0)
+    #: Side-file column naming each sample's segment.
     name_column: str = "segment_id"
+    #: Side-file column of each sample's time in seconds.
     time_column: str = "time"
+    #: Side-file value columns (``dim`` of them; an NPZ file may name one ``[samples, dim]`` array).
     value_columns: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_source(self) -> StreamSourceSection:
-        if (self.column is None) == (self.file is None):
-            raise ValueError(f"stream {self.name!r} needs exactly one source: column or file")
+        if sum(source is not None for source in (self.column, self.file, self.derived)) != 1:
+            raise ValueError(f"stream {self.name!r} needs exactly one source: column, file or derived")
+        fixed = DERIVED_DIMS.get(self.derived or "")
+        if fixed is not None and self.dim != fixed:
+            raise ValueError(f"stream {self.name!r}: derived {self.derived} has dim {fixed}, got dim {self.dim}")
         if self.file is not None and not self.file.endswith((".csv", ".parquet", ".npz")):
             raise ValueError(f"stream {self.name!r}: side file {self.file!r} must be .csv, .parquet or .npz")
         one_array = self.file is not None and self.file.endswith(".npz") and len(self.value_columns) == 1
@@ -77,7 +100,8 @@ class StreamsSection(Section):
     """``data.streams``: the declared streams, their grid and the validation thresholds."""
 
     #: The streams: ``{name, kind, dim, group, max_gap}`` and one source, ``column`` (metadata ``<column>_times``
-    #: and ``<column>_values``) or ``file`` (CSV/parquet/NPZ with ``name_column``, ``time_column``, ``value_columns``).
+    #: and ``<column>_values``), ``file`` (CSV/parquet/NPZ with ``name_column``, ``time_column``, ``value_columns``)
+    #: or ``derived`` (computed from the segment's media).
     sources: list[StreamSourceSection] = Field(min_length=1)
     #: The target frame grid.
     grid: StreamGridSection

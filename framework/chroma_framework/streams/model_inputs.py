@@ -268,3 +268,32 @@ def slot_batches(
 def describe_run_kind(modalities: Sequence[str], slots: Mapping[str, Mapping[str, int]]) -> str:
     """``"text, audio (streams rms, mel), midi"``: what a run reads, per modality."""
     return ", ".join(f"{m} (streams {', '.join(slots[m])})" if m in slots else m for m in modalities)
+
+
+def derived_samples(config: ChromaConfig, media: Mapping[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{stream: (timestamps, values)}`` of the run's derived streams computable from the scored segment's
+    ``media``: ``{"audio": (wave [S], rate), "midi": (events [E, F], duration s), "text": lyric text}`` (a modality
+    left out or ``None`` is absent), decoded as training decodes it."""
+    from chroma_framework.streams.derived import DERIVED_FROM, derive
+
+    section = config.data.streams
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for source in section.sources if section is not None else []:
+        if source.derived is None or media.get(DERIVED_FROM[source.derived]) is None:
+            continue
+        modality = DERIVED_FROM[source.derived]
+        samples = derive(source.derived, source.hop, source.dim, **{_MEDIA_ARGUMENT[modality]: media[modality]})
+        if samples is not None and len(samples[0]):
+            out[source.name] = samples
+    return out
+
+
+def derived_from(config: ChromaConfig) -> set[str]:
+    """Modalities whose media the run's derived streams are computed from."""
+    from chroma_framework.streams.derived import DERIVED_FROM
+
+    section = config.data.streams
+    return {DERIVED_FROM[s.derived] for s in (section.sources if section else []) if s.derived is not None}
+
+
+_MEDIA_ARGUMENT = {"audio": "audio", "midi": "midi", "text": "lyrics"}

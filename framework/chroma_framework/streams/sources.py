@@ -8,8 +8,10 @@ name column. Rows are read all at once through the Arrow list offsets; no Python
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +20,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from chroma_framework.config.data import DataSection
+from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.config.streams import StreamSourceSection, StreamsSection
 from chroma_framework.streams.grid import FrameGrid
 from chroma_framework.streams.report import ReportOptions
@@ -264,15 +267,94 @@ class StreamInputs:
         return [samples.batch() for samples in self.samples]
 
 
-def read_streams(data: DataSection) -> StreamInputs:
-    """Read ``data.streams`` from the metadata parquet (and side files) under ``data.root``.
+def samples_of(
+    spec: StreamSpec, segment_ids: tuple[str, ...], found: Mapping[str, tuple[np.ndarray, np.ndarray]]
+) -> Samples:
+    """:class:`Samples` of per-segment ``(timestamps [n], values [n, D])`` (segments not in ``found`` have none)."""
+    parts = [found.get(sid, (np.empty(0), np.empty((0, spec.dim)))) for sid in segment_ids]
+    counts = np.array([len(t) for t, _ in parts], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    values = [np.asarray(v, dtype=np.float64).reshape(len(t), -1 if len(t) else spec.dim) for t, v in parts]
+    dims = np.array([v.shape[1] if len(v) else spec.dim for v in values], dtype=np.int64)
+    row_dims = np.repeat(dims, counts)
+    return Samples(
+        spec,
+        segment_ids,
+        offsets,
+        np.concatenate([np.empty(0), *(np.asarray(t, dtype=np.float64) for t, _ in parts)]),
+        offsets,
+        np.concatenate([np.empty(0), *(v.reshape(-1) for v in values)]),
+        np.concatenate([[0], np.cumsum(row_dims)]).astype(np.int64),
+        dims,
+    )
+
+
+def read_derived(
+    config: ChromaConfig, table: pa.Table, segment_ids: tuple[str, ...], sources: Sequence[StreamSourceSection]
+) -> list[Samples]:
+    """Derived streams (``source.derived``) of every segment, from its media as the training data layer decodes
+    it (the configured window, MIDI alignment offsets), one pass over the media per modality; a segment whose
+    media is absent or unusable has no samples.
+
+    Raises:
+        StreamValidationError: the lyric text column is absent (``lrc_words``).
+    """
+    from chroma_framework.streams.derived import DERIVED_FROM, derive
+
+    found: list[dict[str, tuple[np.ndarray, np.ndarray]]] = [{} for _ in sources]
+    modalities = {DERIVED_FROM[source.derived or ""] for source in sources}
+
+    def add(sid: str, media: dict[str, Any]) -> None:
+        for source, out in zip(sources, found):
+            modality = DERIVED_FROM[source.derived or ""]
+            if media.get(modality) is None:
+                continue
+            argument = "lyrics" if modality == "text" else modality
+            samples = derive(source.derived or "", source.hop, source.dim, **{argument: media[modality]})
+            if samples is not None and len(samples[0]):
+                out[sid] = samples
+
+    if "text" in modalities:
+        column = config.data.columns.lyric_text
+        if column not in table.column_names:
+            raise StreamValidationError(f"derived lrc_words: the metadata has no lyric text column {column!r}")
+        for sid, text in zip(segment_ids, table.column(column).to_pylist()):
+            add(sid, {"text": text})
+    media_modalities = sorted(modalities - {"text"})
+    if media_modalities:
+        from chroma_framework.data.dataset import SegmentDataset
+
+        dataset = SegmentDataset(config, modalities=media_modalities, with_labels=False)
+        duration = float(config.preprocessing.midi.duration or config.preprocessing.audio.duration)
+        for start in range(0, len(dataset), _DERIVE_CHUNK):
+            for item in dataset.__getitems__(list(range(start, min(start + _DERIVE_CHUNK, len(dataset))))):
+                audio, midi = item["audio"], item["midi"]
+                add(
+                    item["segment_id"],
+                    {
+                        "audio": None
+                        if audio is None
+                        else (np.asarray(audio[0])[: int(audio[1])], dataset.audio.target_rate),
+                        "midi": None if midi is None else (np.asarray(midi), duration),
+                    },
+                )
+    return [samples_of(spec_of(source), segment_ids, out) for source, out in zip(sources, found)]
+
+
+#: Segments decoded per read of the media (derived streams).
+_DERIVE_CHUNK = 64
+
+
+def read_streams(data: DataSection, config: ChromaConfig | None = None) -> StreamInputs:
+    """Read ``data.streams`` from the metadata parquet (and side files) under ``data.root``; ``config`` (the whole
+    configuration ``data`` belongs to) is needed for derived streams, which decode media as training does.
 
     Raises:
         StreamValidationError: no ``data.streams`` section, an unreadable source, or a grid that cannot be built
             (bad span columns, or a primary stream with bad samples).
         FileNotFoundError: the metadata parquet or a side file is absent.
     """
-    from chroma_framework.data.paths import existing_metadata_path, resolve
+    from chroma_framework.data.paths import existing_metadata_path
 
     section = data.streams
     if section is None:
@@ -282,10 +364,12 @@ def read_streams(data: DataSection) -> StreamInputs:
     if id_column not in table.column_names:
         raise StreamValidationError(f"the metadata has no segment id column {id_column!r} (data.columns.segment_id)")
     segment_ids = tuple(str(v) for v in table.column(id_column).to_pylist())
+    derived_sources = [source for source in section.sources if source.derived is not None]
+    if derived_sources and config is None:
+        raise StreamValidationError("derived streams need the whole configuration to decode media")
+    derived = iter(read_derived(config, table, segment_ids, derived_sources) if config and derived_sources else [])
     samples = tuple(
-        read_column(table, segment_ids, source)
-        if source.column is not None
-        else read_side_file(resolve(data, source.file or ""), segment_ids, source)
+        next(derived) if source.derived is not None else _read_source(data, table, segment_ids, source)
         for source in section.sources
     )
     specs = tuple(s.spec for s in samples)
@@ -302,6 +386,16 @@ def read_streams(data: DataSection) -> StreamInputs:
         )
         grid = FrameGrid.from_rate(segment_ids, starts, ends, float(grid_section.rate or 0))
     return StreamInputs(specs, samples, grid)
+
+
+def _read_source(
+    data: DataSection, table: pa.Table, segment_ids: tuple[str, ...], source: StreamSourceSection
+) -> Samples:
+    from chroma_framework.data.paths import resolve
+
+    if source.column is not None:
+        return read_column(table, segment_ids, source)
+    return read_side_file(resolve(data, source.file or ""), segment_ids, source)
 
 
 def _span(table: pa.Table, column: str | None, n: int, default: float) -> np.ndarray:

@@ -183,21 +183,17 @@ def target_tensors(
         events: event names whose cue times become ``event:<name>`` targets.
     """
     section = config.structure.targets
-    boundaries: list[np.ndarray | None] = []
+    boundaries = []
     for c in cues:
         times = c.boundaries
         if times is not None and section.snap_to_beats:
-            times = np.array([snap_to_grid(np.array([t]), c.beats, math.inf)[0] for t in times])
+            times = snap_to_grid(times, c.beats, math.inf)
         boundaries.append(times)
     out = {BOUNDARY: _padded(boundaries)}
     for name in events:
         rows = [
-            None
-            if times is None
-            else times[np.array([n == name for n in c.names], dtype=bool)]
-            if c.names
-            else np.zeros(0)
-            for c, times in zip(cues, boundaries, strict=True)
+            None if c.boundaries is None else c.boundaries[[n == name for n in c.names]] if c.names else np.zeros(0)
+            for c in cues
         ]
         out[event_key(name)] = _padded(rows)
     if energies is not None:

@@ -85,7 +85,7 @@ class StreamSource(PrecomputedSource):
         self.slots = stream_slots(config)
         check_no_other_trainable(config, self.slots)
         try:
-            inputs = read_streams(config.data)
+            inputs = read_streams(config.data, config)
             batches = inputs.batches()
             split_of, _ = split_and_album(config)
             train_ids = {sid for sid, split in split_of.items() if split == "train"}

@@ -21,6 +21,8 @@ from chroma_framework.training.data import subset_mask
 from chroma_framework.training.loop import Trainer, make_source, prepare_config
 from chroma_framework.training.synthetic_embeddings import write_learnable_embeddings
 
+pytestmark = pytest.mark.slow  # trains a run (about 20 s on 2 idle cores)
+
 RATE, SECONDS = 4.0, 4.0
 
 
@@ -139,7 +141,7 @@ def test_an_absent_stream_falls_back_to_the_learned_null(trained: tuple[Path, Tr
     only_rms = run.score(streams={"rms": samples[sid]["rms"]})
     both = run.score(streams=samples[sid])
     assert only_rms != both and all(abs(sum(p.values()) - 1) < 1e-5 for p in only_rms.values())
-    frames, present = run._stream_inputs({"rms": (np.array([100.0]), np.array([[1.0]]))}, {})["audio"]
+    frames, present = run._stream_inputs({"rms": (np.array([100.0]), np.array([[1.0]]))}, {}, {})["audio"]
     assert present is False and not bool(frames.masks["rms"].any())
     with pytest.raises(ScoringError, match="nothing to score"):
         run.score(streams={"rms": (np.array([100.0]), np.array([[1.0]]))})

@@ -29,6 +29,11 @@ class StreamProjection(Encoder):
     def __init__(self, config: StreamProjectionConfig) -> None:
         super().__init__()
         self.config = config
+        if not isinstance(config.streams, dict):
+            raise ValueError(
+                f"stream_projection ({self.modality}): streams {config.streams} need their dims, {{name: dim}}; "
+                "a chroma config fills them from data.streams"
+            )
         self.streams = dict(config.streams)
         self.output_dim = int(config.dim)
         #: Seconds between frames (frame 0 at the segment start), for frame-level heads; ``None`` off a rate grid.

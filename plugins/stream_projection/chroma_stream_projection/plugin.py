@@ -25,7 +25,8 @@ class StreamProjectionConfig(PluginConfig):
 
     Attributes:
         streams: ``{stream: dim}`` of the declared ``data.streams`` it reads, in this order. In a chroma config a
-            list of stream names is enough: the framework fills each dim from ``data.streams``.
+            list of stream names is enough: the framework fills each dim from ``data.streams`` before building
+            (building from a bare list is an error).
         dim: width of every projected frame and of the pooled vector.
         hidden: width of the per-frame hidden layer (``None``: ``dim``).
         dropout: dropout after the hidden layer (training only).
@@ -36,7 +37,7 @@ class StreamProjectionConfig(PluginConfig):
             encoder declares ``frame_hop_seconds`` so frame-level heads can read its sequence.
     """
 
-    streams: dict[str, PositiveInt] = Field(min_length=1)
+    streams: dict[str, PositiveInt] | list[str] = Field(min_length=1)
     dim: PositiveInt = 128
     hidden: PositiveInt | None = None
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
@@ -45,9 +46,9 @@ class StreamProjectionConfig(PluginConfig):
 
     @field_validator("streams")
     @classmethod
-    def _named(cls, value: dict[str, int]) -> dict[str, int]:
-        if any(not name for name in value):
-            raise ValueError("stream names must be non-empty")
+    def _named(cls, value: dict[str, int] | list[str]) -> dict[str, int] | list[str]:
+        if any(not name for name in value) or len(set(value)) != len(value):
+            raise ValueError("stream names must be non-empty and distinct")
         return value
 
 

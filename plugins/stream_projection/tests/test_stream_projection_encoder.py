@@ -85,6 +85,10 @@ def test_config_errors() -> None:
         StreamProjectionConfig(streams={})
     with pytest.raises(ValidationError):
         StreamProjectionConfig(streams={"rms": 0})
+    with pytest.raises(ValidationError, match="distinct"):
+        StreamProjectionConfig(streams=["rms", "rms"])
+    with pytest.raises(ValueError, match=r"need their dims, \{name: dim\}"):
+        AudioStreamProjection(StreamProjectionConfig(streams=["rms"]))
 
 
 def test_registered_under_every_encoder_kind() -> None:
