@@ -29,7 +29,6 @@ from chroma_framework.data.precompute import (
     frozen_weights_path,
 )
 from chroma_framework.encoder_weights import EncoderWeightsError, load_encoder_weights
-from chroma_framework.training.run_dir import read_header
 
 
 class EmbeddingsMismatchError(ConfigError):
@@ -181,19 +180,19 @@ def check_training_embeddings(
     fingerprints: Mapping[str, str],
     registry: PluginRegistry,
     config_path: str | None = None,
-    resumed_run: Path | None = None,
+    resumed_run: tuple[Path, Mapping[str, str]] | None = None,
 ) -> None:
     """What ``chroma train`` checks before training on the embeddings file (a no-op when it reads none).
 
     The file must match the encoders ``config`` builds now (:func:`check_config_embeddings`) and, for
-    ``resumed_run``, the embeddings that run was trained on so far (:func:`check_run_embeddings`).
+    ``resumed_run`` (``(run directory, fingerprints its run.json records)``), the embeddings that run was
+    trained on so far (:func:`check_run_embeddings`).
     """
     if not fingerprints:
         return
     embeddings_path = resolve(config.data, config.data.embeddings_path)
     if resumed_run is not None:
-        recorded = read_header(resumed_run).get("fingerprints") or {}
-        check_run_embeddings(resumed_run, recorded, fingerprints, embeddings_path)
+        check_run_embeddings(resumed_run[0], resumed_run[1], fingerprints, embeddings_path)
     check_config_embeddings(
         config, fingerprints, registry.with_disabled(config.plugins.disable), embeddings_path, config_path
     )

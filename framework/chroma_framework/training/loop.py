@@ -629,7 +629,6 @@ def train(
     else:
         config = prepare_config(config)
     source = make_source(config, dist.device, vocab)
-    check_training_embeddings(
-        config, source.fingerprints, registry or get_registry(), config_path, run_dir if resume else None
-    )
+    resumed = (run_dir, rd.read_header(run_dir).get("fingerprints") or {}) if resume else None
+    check_training_embeddings(config, source.fingerprints, registry or get_registry(), config_path, resumed)
     return Trainer(config, run_dir, source, resume=resume, registry=registry).fit()
