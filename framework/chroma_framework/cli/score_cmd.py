@@ -1,5 +1,9 @@
 """``chroma score --run RUN song.mid [--audio song.wav] [--lyrics TEXT|FILE] [--json]``.
 
+A MIDI file longer than the run's segments is scored window by window and the probabilities averaged
+(``--windows first`` scores its start only); the output says which windows were scored (text: a
+``windows:`` line; ``--json``: a ``"windows"`` entry beside the heads).
+
 Given a folder instead of one MIDI file, every ``*.mid``/``*.midi`` in it is scored;
 ``--audio`` may then be a folder too, matched to the MIDI files by file stem. A file of a folder that
 cannot be scored is reported (name and reason, also in ``--json`` as ``{"error": reason}``) and the others
@@ -22,6 +26,8 @@ MIDI_SUFFIXES = (".mid", ".midi")
 
 #: ``{input: {head: {class: probability}}}``, or ``{input: {"error": reason}}`` for an input that was not scored.
 Scores = dict[str, Any]
+#: The key a long MIDI file's window report takes beside its heads in ``--json``.
+WINDOWS_KEY = "windows"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='print JSON {input: {head: {class: probability}}} ({input: {"error": reason}} when not scored)',
+        help='print JSON {input: {head: {class: probability}}} ({input: {"error": reason}} when not scored; '
+        'a long MIDI adds "windows": {aggregate, window_seconds, total, scored, without_notes})',
+    )
+    parser.add_argument(
+        "--windows",
+        choices=("mean", "first"),
+        default="mean",
+        help="a MIDI file longer than the run's segments: average the probabilities of every window with notes "
+        "(mean, the default) or score its first window only (first)",
     )
     add_threads_argument(parser)
     parser.set_defaults(func=run)
@@ -108,19 +122,27 @@ def _check_finite(scores: Scores, run: str) -> None:
                 )
 
 
-def _score_each(loaded: Any, items: list[tuple[str, Path | None, Path | None]], lyrics: str | None) -> Scores:
+def _score_each(
+    loaded: Any, items: list[tuple[str, Path | None, Path | None]], lyrics: str | None, windows: str
+) -> Scores:
     """Scores of every input, or ``{"error": reason}`` for one that cannot be scored (the others still are)."""
     from chroma_framework.cli.run_errors import is_user_error
 
     out: Scores = {}
     for name, midi, audio in items:
         try:
-            out[name] = loaded.score(midi=midi, audio=audio, lyrics=lyrics)
+            out[name] = loaded.score(midi=midi, audio=audio, lyrics=lyrics, windows=windows)
         except Exception as exc:
             if not is_user_error(exc):
                 raise
             out[name] = {"error": str(exc)}
     return out
+
+
+def _with_windows(heads: Any) -> dict[str, Any]:
+    """``heads`` for ``--json``, with the window report of a long MIDI file under :data:`WINDOWS_KEY`."""
+    report = getattr(heads, "windows", None)
+    return {**heads, WINDOWS_KEY: report.to_dict()} if report is not None else dict(heads)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,21 +159,24 @@ def run(args: argparse.Namespace) -> int:
         apply_threads(resolve_threads(loaded.config.training.num_threads, args.threads))
         streams = _streams(args.streams, len(items))
         if len(items) == 1:  # one input: its error is the command's error
+            name, midi, audio = items[0]
             scores: Scores = {
-                items[0][0]: loaded.score(midi=items[0][1], audio=items[0][2], lyrics=lyrics, streams=streams)
+                name: loaded.score(midi=midi, audio=audio, lyrics=lyrics, streams=streams, windows=args.windows)
             }
         else:
-            scores = _score_each(loaded, items, lyrics)
+            scores = _score_each(loaded, items, lyrics, args.windows)
         _check_finite({name: heads for name, heads in scores.items() if "error" not in heads}, args.run)
     failed = [name for name, heads in scores.items() if "error" in heads]
     if args.json:
-        print(json.dumps(scores, indent=2))
+        print(json.dumps({name: _with_windows(heads) for name, heads in scores.items()}, indent=2))
     else:
         for name, heads in scores.items():
             print(name)
             if "error" in heads:
                 print(f"  not scored: {heads['error']}")
                 continue
+            if getattr(heads, "windows", None) is not None:
+                print(f"  windows: {heads.windows.summary()}")
             for head, probs in heads.items():
                 best = max(probs, key=lambda c: probs[c])
                 detail = ", ".join(f"{c} {p:.3f}" for c, p in probs.items())

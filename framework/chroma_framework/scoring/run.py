@@ -17,18 +17,21 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from chroma.contracts import AudioBatch, Encoder, MidiBatch, TextBatch
+from chroma.contracts import AudioBatch, Encoder, TextBatch
 from chroma.errors import ConfigError
 from chroma.modality import MODALITIES, modality_index
+from chroma.model import ChromaModel
 from chroma.plugins.errors import PluginError
 from chroma.plugins.registry import PluginRegistry
 from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.midi.collate import events_to_batch
+from chroma_framework.scoring.windows import AGGREGATES, Aggregate, Scores, WindowReport, window_count
 from chroma_framework.streams.model_inputs import (
     derived_from,
     derived_samples,
@@ -42,9 +45,18 @@ from chroma_framework.streams.spec import StreamValidationError
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training import run_dir as rd
 
+if TYPE_CHECKING:
+    from chroma_framework.audio.pipeline import AudioPreprocessor
+    from chroma_framework.midi.pipeline import MidiPreprocessor
+
 logger = logging.getLogger(__name__)
 
+#: Windows of a long MIDI file scored in one forward pass.
+WINDOWS_PER_FORWARD = 64
+
 MidiInput = bytes | str | os.PathLike[str] | None
+#: The event rows of each window to score, and the report of a file spanning several windows.
+MidiWindows = tuple[list[np.ndarray | None], WindowReport | None]
 AudioInput = str | os.PathLike[str] | np.ndarray | Tensor | tuple[Any, int] | None
 
 
@@ -84,7 +96,7 @@ class Run:
         config: ChromaConfig,
         header: dict[str, Any],
         classes: dict[str, list[str]],
-        model: torch.nn.Module,
+        model: ChromaModel,
         device: torch.device,
         registry: PluginRegistry | None = None,
         pins: Mapping[str, str] | None = None,
@@ -93,7 +105,7 @@ class Run:
         self.config = config
         self.header = header
         self.classes = classes
-        self.model = model.eval()
+        self.model: ChromaModel = model.eval()
         self.device = device
         self._registry = registry
         #: ``{section path: distribution}`` chosen from run.json where several provide a plugin name.
@@ -101,8 +113,8 @@ class Run:
         self._encoders: dict[str, Encoder] | None = None
         #: The stream normalisation saved with a run trained with ``data.streams`` (set by :func:`load_run`).
         self.stream_normaliser: StreamNormaliser | None = None
-        self._midi = None
-        self._audio = None
+        self._midi: MidiPreprocessor | None = None
+        self._audio: AudioPreprocessor | None = None
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -174,45 +186,63 @@ class Run:
 
     def _encoder(self, modality: str) -> Encoder | None:
         if modality in self.model.encoders:
-            return self.model.encoders[modality]
+            return cast(Encoder, self.model.encoders[modality])
         return self.encoders.get(modality)
 
     # ------------------------------------------------------------ raw inputs
-    def _midi_batch(self, midi: MidiInput) -> MidiBatch:
-        from chroma_framework.midi.collate import events_to_batch
+    def _window_seconds(self) -> float:
+        """Length of the segments the run was trained on: ``preprocessing.midi.duration`` or the audio's."""
+        return float(self.config.preprocessing.midi.duration or self.config.preprocessing.audio.duration)
+
+    def _midi_windows(self, midi: bytes | str | os.PathLike[str], aggregate: Aggregate) -> MidiWindows:
+        """Event rows of each window of ``midi`` to score, and a report when it spans several windows.
+
+        A file within one window, or ``aggregate="first"``, gives one row: its notes from 0 s, as training
+        reads a segment. Otherwise one row per window that holds notes (see :mod:`~chroma_framework.scoring.windows`).
+        """
         from chroma_framework.midi.errors import MidiParseError
         from chroma_framework.midi.pipeline import MidiPreprocessor
 
         section = self.config.preprocessing.midi
-        duration = float(section.duration or self.config.preprocessing.audio.duration)
-        if midi is None:
-            return events_to_batch([None], duration, section.max_events)[0]
         if self._midi is None:
             self._midi = MidiPreprocessor(section)
-        source = "<bytes>" if isinstance(midi, (bytes, bytearray)) else str(midi)
-        data: bytes | Path = bytes(midi) if isinstance(midi, (bytes, bytearray)) else Path(midi)
-        if isinstance(data, Path) and not data.is_file():
-            raise ScoringError(f"MIDI file {data} does not exist")
+        if isinstance(midi, (bytes, bytearray)):
+            data, source = bytes(midi), "<bytes>"
+        else:
+            if not Path(midi).is_file():
+                raise ScoringError(f"MIDI file {midi} does not exist")
+            data, source = Path(midi).read_bytes(), str(midi)
+        duration = self._window_seconds()
         try:
-            events = self._midi(data, source=source)
+            total = window_count(data, section, duration, source)
+            if total == 1 or aggregate == "first":
+                report = None if total == 1 else WindowReport(duration, total, [(0.0, duration)], [], "first")
+                return [self._midi(data, source=source)], report
+            rows: list[np.ndarray | None] = []
+            report = WindowReport(duration, total)
+            for k in range(total):
+                span = (k * duration, (k + 1) * duration)
+                events = self._midi(data, start=span[0], end=span[1], source=source)
+                if events.shape[0]:
+                    rows.append(events)
+                    report.scored.append(span)
+                else:
+                    report.without_notes.append(span)
         except MidiParseError as exc:
             raise ScoringError(f"cannot read MIDI {source}: {exc}") from None
-        return events_to_batch([events], duration, section.max_events)[0]
+        return rows, report
 
     def _audio_rate(self) -> int:
         encoder = self._encoder("audio")
         rate = getattr(encoder, "sample_rate", None) or self.config.preprocessing.audio.sample_rate
         return int(rate or 44_100)
 
-    def _audio_batch(self, audio: AudioInput) -> AudioBatch:
-        from chroma_framework.audio.pipeline import AudioPreprocessor
+    def _audio_wave(self, audio: AudioInput) -> tuple[np.ndarray, int] | None:
+        """``(samples, sample rate)`` of ``audio`` as given or decoded (``None`` when not given)."""
         from chroma_framework.data.audio_decode import AudioDecodeError, load_audio_file
 
-        rate = self._audio_rate()
-        if self._audio is None:
-            self._audio = AudioPreprocessor(self.config.preprocessing.audio, rate)
         if audio is None:
-            return AudioBatch(torch.zeros(1, self._audio.num_samples), torch.zeros(1, dtype=torch.int64), rate)
+            return None
         if isinstance(audio, (str, os.PathLike)):
             try:
                 wave, source_rate = load_audio_file(Path(audio))
@@ -221,14 +251,42 @@ class Run:
         elif isinstance(audio, tuple):
             wave, source_rate = audio
         else:
-            wave, source_rate = audio, rate
-        try:
-            samples, length = self._audio(np.asarray(wave, dtype=np.float32), int(source_rate))
-        except ValueError as exc:
-            raise ScoringError(f"unusable audio: {exc}") from None
-        return AudioBatch(samples.unsqueeze(0), torch.tensor([length], dtype=torch.int64), rate)
+            wave, source_rate = np.asarray(audio), self._audio_rate()
+        return np.asarray(wave, dtype=np.float32), int(source_rate)
 
-    def _text_batch(self, lyrics: str | None) -> TextBatch:
+    def _audio_batch(
+        self, wave: tuple[np.ndarray, int] | None, windows: list[tuple[float, float]] | None, rows: int = 1
+    ) -> tuple[AudioBatch, Tensor]:
+        """``(batch [B], present [B] bool)`` of ``rows`` rows: the clip from 0 s, or its slice of each window.
+
+        A window past the end of the audio has the audio absent.
+        """
+        from chroma_framework.audio.pipeline import AudioPreprocessor
+
+        rate = self._audio_rate()
+        if self._audio is None:
+            self._audio = AudioPreprocessor(self.config.preprocessing.audio, rate)
+        rows = len(windows) if windows else rows
+        samples = torch.zeros(rows, self._audio.num_samples)
+        lengths = torch.zeros(rows, dtype=torch.int64)
+        if wave is not None:
+            values, source_rate = wave
+            if windows:
+                clips = [values[..., int(a * source_rate) : int(b * source_rate)] for a, b in windows]
+            else:
+                clips = [values] * rows
+            for i, clip in enumerate(clips):
+                if windows and clip.shape[-1] == 0:
+                    continue  # the audio ended before this window
+                try:
+                    samples[i], length = self._audio(clip, source_rate)
+                except ValueError as exc:
+                    raise ScoringError(f"unusable audio: {exc}") from None
+                lengths[i] = length
+        present = lengths > 0 if windows else torch.full((rows,), wave is not None)
+        return AudioBatch(samples, lengths, rate), present
+
+    def _text_batch(self, lyrics: str | None, rows: int = 1) -> TextBatch:
         encoder = self._encoder("text")
         if lyrics is not None and (encoder is None or encoder.name == "precomputed"):
             raise ScoringError(
@@ -236,7 +294,7 @@ class Run:
                 "so it cannot score raw lyric text; score without lyrics or train with a text encoder"
             )
         dim = int(self.model.fusion.input_dims.get("text", 1))
-        return TextBatch(texts=[lyrics or ""], embeddings=torch.zeros(1, dim))
+        return TextBatch(texts=[lyrics or ""] * rows, embeddings=torch.zeros(rows, dim))
 
     # --------------------------------------------------------------- scoring
     @torch.no_grad()
@@ -246,24 +304,33 @@ class Run:
         audio: AudioInput = None,
         lyrics: str | None = None,
         streams: Mapping[str, tuple[Any, Any]] | None = None,
-    ) -> dict[str, dict[str, float]]:
-        """Class probabilities of one segment.
+        windows: Aggregate = "mean",
+    ) -> Scores:
+        """Class probabilities of one segment, or of a long MIDI file window by window.
 
         Args:
-            midi: MIDI file bytes or a path to a ``.mid`` file.
+            midi: MIDI file bytes or a path to a ``.mid`` file. One longer than the run's segments
+                (``preprocessing.midi.duration``, else ``preprocessing.audio.duration``) is scored window by
+                window (see :mod:`~chroma_framework.scoring.windows`); audio given with it is cut the same way.
             audio: a path to an audio file, a ``(waveform, sample_rate)`` tuple, or a
                 waveform at the audio encoder's rate.
             lyrics: lyric text (runs with a text encoder only).
             streams: ``{stream: (timestamps [N] seconds, values [N, D])}`` for a run trained with
                 ``data.streams``; a stream left out is missing, and a stream slot without any available frame is
-                scored as its modality absent (the learned null embedding).
+                scored as its modality absent (the learned null embedding). A run reading streams scores the
+                first window of a long MIDI file only.
+            windows: ``"mean"`` averages the probabilities of every window with notes; ``"first"`` scores
+                the start of the file only.
 
         Returns:
-            ``{head: {class: probability}}``; each head's probabilities sum to 1.
+            ``{head: {class: probability}}`` (each head's probabilities sum to 1); its ``windows`` attribute
+            says which windows were scored when the MIDI spans several (``None`` otherwise).
 
         Raises:
             ScoringError: nothing given, or an input the run cannot use.
         """
+        if windows not in AGGREGATES:
+            raise ScoringError(f"windows must be one of {', '.join(AGGREGATES)}, got {windows!r}")
         given = {
             "text": lyrics is not None and lyrics.strip() != "",
             "audio": audio is not None,
@@ -274,10 +341,15 @@ class Run:
             raise ScoringError(
                 f"run {self.path} was trained on {', '.join(self.modalities)} only; it cannot use {', '.join(unused)}"
             )
-        text_batch = self._text_batch(lyrics if given["text"] else None)
-        audio_batch = self._audio_batch(audio)  # rebuilds the run's encoders: their errors come before the inputs'
-        midi_batch = self._midi_batch(midi)
-        if given["midi"] and int(midi_batch.lengths[0]) == 0:  # no notes in the window: absent, as in training
+        self._text_batch(lyrics if given["text"] else None)  # lyrics the run cannot read fail first
+        self._audio_batch(None, None)  # rebuilds the run's encoders: their errors come before the inputs'
+        wave = self._audio_wave(audio)
+        rows: list[np.ndarray | None] = [None]
+        report = None
+        if midi is not None:
+            rows, report = self._midi_windows(midi, "first" if self.streams else windows)
+        midi_rows = [r for r in rows if r is not None]
+        if given["midi"] and midi_rows and midi_rows[0].shape[0] == 0:  # no notes: absent, as in training
             source = "the MIDI bytes" if isinstance(midi, (bytes, bytearray)) else f"MIDI file {midi}"
             if not any(g for m, g in given.items() if m != "midi"):
                 raise ScoringError(
@@ -286,34 +358,71 @@ class Run:
                 )
             logger.warning("%s has no notes in the scored window: scored as MIDI absent, as training treats it", source)
             given["midi"] = False
-        raw: dict[str, Any] = {"text": text_batch, "audio": audio_batch, "midi": midi_batch}
-        media = {"audio": audio_batch, "midi": midi_batch, "text": lyrics}
+        spans = report.scored if report is not None and report.aggregate == "mean" else None
+        chunks = [
+            (rows[k : k + WINDOWS_PER_FORWARD], spans[k : k + WINDOWS_PER_FORWARD] if spans else None)
+            for k in range(0, len(rows), WINDOWS_PER_FORWARD)  # a long file: a few windows per forward
+        ]
+        text = lyrics if given["text"] else None
+        first, first_audio = self._window_inputs(*chunks[0], wave, text)
+        # A run reading streams scores one window (the first): its stream slots come from it.
+        media = {"audio": first["audio"], "midi": first["midi"], "text": lyrics}
         for modality, (frames, present) in self._stream_inputs(streams, given, media).items():
-            raw[modality], given[modality] = frames, present
+            first[modality], given[modality] = frames, present
         if not any(given.values()):
             raise ScoringError("nothing to score: give MIDI, audio or lyrics")
-        mask = torch.zeros(1, len(MODALITIES), dtype=torch.bool)
-        for m, g in given.items():
-            mask[0, modality_index(m)] = g
+        parts: dict[str, list[Tensor]] = {}
+        for i, (chunk, chunk_spans) in enumerate(chunks):
+            raw, audio_present = (first, first_audio) if i == 0 else self._window_inputs(chunk, chunk_spans, wave, text)
+            mask = torch.zeros(len(chunk), len(MODALITIES), dtype=torch.bool)
+            for m, g in given.items():
+                mask[:, modality_index(m)] = g
+            if "audio" not in self.streams:  # a stream slot's presence comes from its frames
+                mask[:, modality_index("audio")] &= audio_present
+            for head, p in self._probabilities(raw, mask).items():
+                parts.setdefault(head, []).append(p)
+        scores = Scores()
+        for head, head_parts in parts.items():
+            p = torch.cat(head_parts)
+            scores[head] = dict(zip(self.classes[head], (p.mean(dim=0) if len(p) > 1 else p[0]).tolist()))
+        scores.windows = report
+        return scores
+
+    def _window_inputs(
+        self,
+        rows: list[np.ndarray | None],
+        spans: list[tuple[float, float]] | None,
+        wave: tuple[np.ndarray, int] | None,
+        lyrics: str | None,
+    ) -> tuple[dict[str, Any], Tensor]:
+        """``(raw batches of B = len(rows) windows, audio present [B])``; ``spans`` cut the audio per window."""
+        audio_batch, audio_present = self._audio_batch(wave, spans, len(rows))
+        section = self.config.preprocessing.midi
+        raw = {
+            "text": self._text_batch(lyrics, len(rows)),
+            "audio": audio_batch,
+            "midi": events_to_batch(rows, self._window_seconds(), section.max_events)[0],
+        }
+        return raw, audio_present
+
+    def _probabilities(self, raw: Mapping[str, Any], mask: Tensor) -> dict[str, Tensor]:
+        """``{head: [B, K]}`` softmax probabilities of ``B`` rows of raw inputs (``mask`` ``[B, 3]``)."""
         batch: dict[str, Any] = {"modality_mask": mask.to(self.device)}
         precomputed = {}
         for modality in self.modalities:
             inputs = raw[modality].to(self.device)
             if modality in self.model.encoders:
                 batch[modality] = inputs
-            elif given[modality]:
+            elif bool(mask[:, modality_index(modality)].any()):
                 if modality not in self.encoders:
                     raise ScoringError(f"run {self.path} has no {modality} encoder to embed the given {modality}")
                 precomputed[modality] = self.encoders[modality](inputs).pooled
             else:
-                precomputed[modality] = torch.zeros(1, self.model.fusion.input_dims[modality], device=self.device)
+                width = self.model.fusion.input_dims[modality]
+                precomputed[modality] = torch.zeros(mask.shape[0], width, device=self.device)
         if precomputed:
             batch["embeddings"] = precomputed
-        out = self.model(batch)
-        return {
-            head: dict(zip(self.classes[head], torch.softmax(logits[0].float(), dim=0).tolist()))
-            for head, logits in out.logits.items()
-        }
+        return {head: torch.softmax(x.float(), dim=1).cpu() for head, x in self.model(batch).logits.items()}
 
 
 def _scoring_encoders(
@@ -390,7 +499,7 @@ def load_run(
     except (PluginError, ConfigError) as exc:
         raise RunLoadError(f"cannot rebuild run {run_path}: {exc}{_plugin_hint(header)}") from None
     try:
-        rd.check_vocabularies(run_path, model.encoders)
+        rd.check_vocabularies(run_path, dict(model.encoders.items()))
         ckpt.load_model(run_path / rd.MODEL_FILE, model)
     except (ckpt.CheckpointError, rd.RunError) as exc:
         raise RunLoadError(str(exc)) from None

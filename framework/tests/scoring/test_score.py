@@ -104,7 +104,7 @@ def test_precomputed_run_rebuilds_its_frozen_encoder(synthetic: Path, tmp_path: 
         blob = media.column("midi_binary")[media.column("segment_id").to_pylist().index(segment)].as_py()
         midi = tmp_path / f"{segment}.mid"
         midi.write_bytes(blob)
-    batch = run._midi_batch(midi)
+    batch = run._window_inputs(run._midi_windows(midi, "first")[0], None, None, None)[0]["midi"]
     embedded = run.encoders["midi"](batch).pooled[0]
     assert torch.allclose(embedded, torch.from_numpy(table.embeddings["midi"][row]), atol=1e-5)
     stored = {
@@ -221,7 +221,7 @@ def test_audio_scoring_matches_precomputed_audio_embeddings(synthetic: Path, tmp
     row = next(r for r in media if r["audio_waveform"] is not None and r["synthetic_audio_fault"] is None)
     wave, rate = decode_audio_blob(row["audio_waveform"], row["audio_sample_rate"])
     stored = torch.from_numpy(table.embeddings["audio"][table.segment_ids.index(row["segment_id"])])
-    embedded = run.encoders["audio"](run._audio_batch((wave, rate))).pooled[0]
+    embedded = run.encoders["audio"](run._audio_batch(run._audio_wave((wave, rate)), None)[0]).pooled[0]
     assert torch.allclose(embedded, stored, atol=1e-4)
 
     wav = tmp_path / "clip.wav"
