@@ -4,6 +4,11 @@ Each module in :data:`COMMAND_MODULES`, and each module another distribution nam
 ``chroma.commands`` entry point group (``chroma-demo`` adds ``chroma demo`` that way), exposes
 ``register(subparsers)`` which adds its sub-commands and sets ``func`` on them. Modules are
 imported only here, so ``chroma plugins`` never imports torch.
+
+A module's command is its name without ``_cmd`` (or the one it extends, :data:`EXTENDS`; an entry
+point's, the entry point's name). When the command line names a command, only that command's modules
+are imported and registered, so a command never pays for the imports of the others (the demo's,
+numpy); ``chroma --help``, or a name no module provides, registers them all.
 """
 
 from __future__ import annotations
@@ -42,13 +47,34 @@ class CommandError(Exception):
     """
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Modules that add sub-commands under another module's command (listed after that module).
+EXTENDS: dict[str, str] = {"chroma_framework.cli.features_cmd": "data"}
+
+
+def command_name(module_name: str) -> str:
+    """The top-level command a module of :data:`COMMAND_MODULES` registers (``...cli.data_cmd`` -> ``data``)."""
+    return EXTENDS.get(module_name) or module_name.rsplit(".", 1)[-1].removesuffix("_cmd")
+
+
+def _requested_command(argv: list[str]) -> str | None:
+    """The first argument that is not an option: the command being run (``None`` for ``chroma --help``)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``chroma`` parser; given ``argv``, only with the command it names (every command otherwise)."""
     parser = argparse.ArgumentParser(prog="chroma", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"chroma {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module_name in COMMAND_MODULES:
+    modules = [(command_name(m), m) for m in COMMAND_MODULES]
+    plugged = sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
+    wanted = _requested_command(argv) if argv is not None else None
+    if wanted is not None and wanted in {name for name, _ in modules} | {ep.name for ep in plugged}:
+        modules = [(name, m) for name, m in modules if name == wanted]
+        plugged = [ep for ep in plugged if ep.name == wanted]
+    for _, module_name in modules:
         import_module(module_name).register(subparsers)
-    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+    for ep in plugged:
         ep.load().register(subparsers)
     return parser
 
@@ -56,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from chroma_framework.cli.run_errors import is_user_error
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what `chroma train --devices N` passes on
     try:
