@@ -84,7 +84,8 @@ class PrecomputeSection(Section):
     chunk_size: int = Field(default=256, gt=0)
     #: Local precompute processes, each reading its chunks' media and running its own replica of the frozen
     #: encoders (0 or 1: in this process). Each starts with imports and encoder builds (seconds), so more
-    #: workers pay off on larger jobs; ``chroma precompute --num-workers N`` overrides it.
+    #: workers pay off on larger jobs; ``chroma precompute --num-workers N`` overrides it. The input cache of
+    #: trainable encoders uses them as DataLoader workers.
     num_workers: int = Field(default=0, ge=0)
 
 

@@ -40,10 +40,11 @@ from chroma_framework.data.audio_decode import (
 from chroma_framework.data.collate import SegmentCollator
 from chroma_framework.data.labels import LabelSet, encode_labels, label_columns
 from chroma_framework.data.lyrics import (
-    check_lyric_embedding,
+    LyricVectors,
     check_lyric_text_column,
     lyric_absent_reason,
     lyric_embedding_dim,
+    lyric_vectors,
     strip_lrc,
 )
 from chroma_framework.data.media import MediaReader
@@ -166,14 +167,17 @@ class SegmentDataset(Dataset):
 
         self._vocals = column(cols.vocals)
         self._lyrics = column(cols.lyric_text)
-        self._lyric_emb = column(cols.lyric_embedding) if "text" in self.modalities else None
+        #: The precomputed lyric vectors (one ``[N, D]`` float32 block), ``None`` without that column.
+        self._lyric_emb: LyricVectors | None = None
+        if cols.lyric_embedding and "text" in self.modalities and cols.lyric_embedding in meta.column_names:
+            self._lyric_emb = lyric_vectors(meta.column(cols.lyric_embedding), rows, self._lyric_embedding_dim(meta))
         self._has_audio = column(cols.has_audio)
         self._has_midi = column(cols.has_midi)
         self._audio_file = column(cols.segment_audio_file)
         self._midi_file = column(cols.midi_file)
         #: Album of each segment (``None`` when the column is absent).
         self.albums = column(cols.album)
-        self.text_dim = self._lyric_embedding_dim(meta) if self._lyric_emb is not None else None
+        self.text_dim = self._lyric_emb.values.shape[1] if self._lyric_emb is not None else None
 
         self.media: MediaReader | None = None
         media_cols = {"audio": [cols.audio_waveform, cols.audio_sample_rate], "midi": [cols.midi_binary]}
@@ -274,8 +278,8 @@ class SegmentDataset(Dataset):
             text = strip_lrc(text)
         reason = lyric_absent_reason(self._vocals[i] if self._vocals is not None else None, text)
         if reason is None and self._lyric_emb is not None:
-            vec, reason = check_lyric_embedding(self._lyric_emb[i], int(self.text_dim or 0))
-            item["text_embedding"] = vec
+            reason = self._lyric_emb.reason(i)
+            item["text_embedding"] = self._lyric_emb[i]
         if reason is None:
             item["text"] = text
         else:

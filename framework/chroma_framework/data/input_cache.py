@@ -78,7 +78,7 @@ def data_identity(config: ChromaConfig, modality: str) -> list[Any]:
 
 def cache_key(config: ChromaConfig, modality: str, encoder: Encoder) -> str:
     """The key of ``encoder``'s cache over the data ``config`` names (see the module docstring)."""
-    from chroma_framework.data.precompute import input_settings
+    from chroma_framework.data.fingerprints import input_settings
 
     payload = {
         "prepare": encoder.prepare_fingerprint(),
@@ -316,7 +316,7 @@ class InputCacheResult:
 
 def build_input_caches(config: ChromaConfig, *, force: bool = False, progress: bool = True) -> InputCacheResult:
     """Build the input cache of every trainable encoder of ``model.modalities`` that splits preparation."""
-    from chroma_framework.data.precompute import trainable_sections
+    from chroma_framework.data.fingerprints import trainable_sections
     from chroma_framework.model_build import build_encoder
 
     result = InputCacheResult({}, {}, {})

@@ -31,40 +31,42 @@ identity}`` of the files it was computed from.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 
 from chroma.contracts import Encoder
-from chroma.midi.pianoroll import ROLL_VERSION
 from chroma.modality import MODALITIES, modality_index
 from chroma_framework.atomic import remove_stale_temporaries
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.dataset import SegmentDataset
 from chroma_framework.data.embeddings import EmbeddingTable, atomic_write_table, read_embeddings
+from chroma_framework.data.fingerprints import (  # re-exported: precompute's public names before the split
+    COLUMN_ENCODER,
+    column_fingerprint,
+    encoder_fingerprint,
+    frozen_sections,
+    input_settings,
+    trainable_sections,
+    weights_digest,
+)
 from chroma_framework.data.paths import resolve
 from chroma_framework.data.precompute_chunks import BuildEncoder, ChunkResult, ChunkTask, build_encoders
 from chroma_framework.data.precompute_engines import Engine, PrecomputeJob
 from chroma_framework.data.precompute_inputs import DigestedDataset, data_identities, input_column, row_digests
 from chroma_framework.data.report import DataReport
-from chroma_framework.data.transcribed_midi import transcribed_inputs
 from chroma_framework.encoder_weights import save_encoder_weights
 from chroma_framework.threads import resolve_threads
 
 logger = logging.getLogger(__name__)
 
-#: Fingerprint of the text column when lyric vectors are read from the metadata as they are.
-COLUMN_ENCODER = "column"
 #: Schema metadata key of ``{modality: data identity}``.
 IDENTITIES_KEY = b"chroma.inputs"
 
@@ -127,66 +129,6 @@ class PrecomputeResult:
     added: dict[str, int] = field(default_factory=dict)
 
 
-def _digest(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
-def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
-    """The config values that change what ``modality``'s encoder is fed."""
-    data, pre = config.data, config.preprocessing
-    if modality == "text":
-        return {
-            "strip_lrc": data.text.strip_lrc_timestamps,
-            "column": data.columns.lyric_text,
-            "embedding_column": data.columns.lyric_embedding,
-        }
-    if modality == "audio":
-        return {
-            "audio": pre.audio.model_dump(exclude={"augmentations"}),
-            "columns": [data.columns.audio_waveform, data.columns.audio_sample_rate, data.columns.segment_audio_file],
-        }
-    settings: dict[str, Any] = {
-        "midi": pre.midi.model_dump(exclude={"augmentations", "tokenization"}),
-        "duration": pre.audio.duration,
-        "offset_column": data.alignment.offset_column,
-        "columns": [data.columns.midi_binary, data.columns.midi_file],
-        "piano_roll": ROLL_VERSION,
-    }
-    transcribed = transcribed_inputs(data)
-    if transcribed is not None:  # added only when used, so other fingerprints stay as they were
-        settings["transcribed_midi"] = transcribed
-    return settings
-
-
-def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: ChromaConfig, modality: str) -> str:
-    """``<plugin>-<version>-<hash>`` identifying the embeddings ``encoder`` produces.
-
-    An encoder without loaded weights is identified by a digest of its weights themselves (never by the
-    seed that drew them), so a run can reload the saved random-init weights and match.
-    """
-    weights = encoder.fingerprint_extra()
-    payload = {
-        "plugin": section.type,
-        "provider": section.provider,
-        "class": f"{type(encoder).__module__}.{type(encoder).__qualname__}",
-        "version": getattr(encoder, "version", "0"),
-        "options": section.plugin_options(),
-        "weights": weights or f"random-init {weights_digest(encoder)}",
-        "inputs": input_settings(config, modality),
-    }
-    return f"{section.type}-{payload['version']}-{_digest(payload)}"
-
-
-def weights_digest(encoder: Encoder) -> str:
-    """SHA-256 (20 hex digits) of the encoder's state dict, names, dtypes, shapes and values."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(encoder.state_dict().items()):
-        value = tensor.detach().cpu().contiguous()
-        h.update(f"{name}:{value.dtype}:{tuple(value.shape)}".encode())
-        h.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
-    return h.hexdigest()[:20]
-
-
 def is_random_init(encoder: Encoder) -> bool:
     """Whether ``encoder`` has parameters but no loaded weights (``fingerprint_extra()`` is empty)."""
     return not encoder.fingerprint_extra() and any(p.numel() for p in encoder.parameters())
@@ -228,36 +170,10 @@ def frozen_weights_path(config: ChromaConfig, modality: str, fingerprint: str) -
     return out.with_name(out.name + ".encoders") / f"{modality}-{fingerprint}.safetensors"
 
 
-def column_fingerprint(config: ChromaConfig) -> str:
-    return (
-        f"{COLUMN_ENCODER}-{_digest({'column': config.data.columns.lyric_embedding, **input_settings(config, 'text')})}"
-    )
-
-
-def trainable_sections(config: ChromaConfig) -> dict[str, EncoderSection]:
-    """``{modality: section}`` of the trainable (``frozen: false``) encoders of ``model.modalities``."""
-    out: dict[str, EncoderSection] = {}
-    for modality in MODALITIES:
-        section = getattr(config.model, f"{modality}_encoder")
-        if section is not None and not section.frozen and modality in config.model.modalities:
-            out[modality] = section
-    return out
-
-
 def needs_embeddings(config: ChromaConfig) -> bool:
     """Whether any modality comes from the embeddings file (a frozen encoder, or the lyric vector column)."""
     text_column = config.model.text_encoder is None and bool(config.data.columns.lyric_embedding)
     return bool(frozen_sections(config)) or text_column
-
-
-def frozen_sections(config: ChromaConfig) -> dict[str, EncoderSection]:
-    """``{modality: section}`` of the configured frozen encoders (trainable ones are never precomputed)."""
-    out: dict[str, EncoderSection] = {}
-    for modality in MODALITIES:
-        section = getattr(config.model, f"{modality}_encoder")
-        if section is not None and section.frozen:
-            out[modality] = section
-    return out
 
 
 @dataclass(frozen=True)
@@ -590,10 +506,15 @@ def report_from_embeddings(table: pa.Table, dataset: SegmentDataset) -> DataRepo
 
 
 __all__ = [
+    "COLUMN_ENCODER",
     "PrecomputeResult",
     "RegistryBuilder",
     "column_fingerprint",
     "encoder_fingerprint",
+    "frozen_sections",
+    "input_settings",
+    "trainable_sections",
+    "weights_digest",
     "read_absent_reasons",
     "read_identities",
     "read_input_digests",

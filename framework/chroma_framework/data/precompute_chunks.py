@@ -24,6 +24,7 @@ import torch
 from chroma.contracts import AudioBatch, Encoder, MidiBatch, TextBatch
 from chroma.modality import MODALITIES, modality_index
 from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.data.fingerprints import column_fingerprint, encoder_fingerprint, frozen_sections
 from chroma_framework.data.precompute_inputs import DigestedDataset
 
 if TYPE_CHECKING:
@@ -177,8 +178,6 @@ class ChunkEncoder:
 
 def build_encoders(config: ChromaConfig, build: BuildEncoder, modalities: Sequence[str]) -> dict[str, Encoder | None]:
     """``{modality: encoder in eval mode or None}`` built as precompute builds them (seeded per modality)."""
-    from chroma_framework.data.precompute import frozen_sections
-
     sections = frozen_sections(config)
     out: dict[str, Encoder | None] = {}
     for modality in MODALITIES:
@@ -209,8 +208,6 @@ def worker_chunk_encoder(
         ValueError: a rebuilt encoder's fingerprint differs from the driver's (another plugin version or
             other weights on this worker), so its embeddings would not match the file.
     """
-    from chroma_framework.data.precompute import column_fingerprint, encoder_fingerprint, frozen_sections
-
     encoders = build_encoders(config, build, list(fingerprints))
     sections = frozen_sections(config)
     for modality, encoder in encoders.items():

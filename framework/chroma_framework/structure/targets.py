@@ -183,17 +183,21 @@ def target_tensors(
         events: event names whose cue times become ``event:<name>`` targets.
     """
     section = config.structure.targets
-    boundaries = []
+    boundaries: list[np.ndarray | None] = []
     for c in cues:
         times = c.boundaries
         if times is not None and section.snap_to_beats:
-            times = snap_to_grid(times, c.beats, math.inf)
+            times = np.array([snap_to_grid(np.array([t]), c.beats, math.inf)[0] for t in times])
         boundaries.append(times)
     out = {BOUNDARY: _padded(boundaries)}
     for name in events:
         rows = [
-            None if c.boundaries is None else c.boundaries[[n == name for n in c.names]] if c.names else np.zeros(0)
-            for c in cues
+            None
+            if times is None
+            else times[np.array([n == name for n in c.names], dtype=bool)]
+            if c.names
+            else np.zeros(0)
+            for c, times in zip(cues, boundaries, strict=True)
         ]
         out[event_key(name)] = _padded(rows)
     if energies is not None:

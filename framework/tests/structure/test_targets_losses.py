@@ -88,3 +88,56 @@ def test_frame_loss_is_the_weighted_sum_of_its_heads():
     assert float(per_head["e"]) == pytest.approx(0.0625)  # sigmoid(0) = 0.5 against 0.25
     assert float(total) == pytest.approx(2.0 * float(per_head["b"]) + 0.5 * 0.0625)
     assert float(FrameLoss({}, 2.0).batch_loss(frames, masks, {})) == 0.0
+
+
+def _metadata(tmp_path, rows):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from chroma_framework.config.schema import ChromaConfig
+
+    table = pa.table(
+        {
+            "segment_id": [r[0] for r in rows],
+            "boundary_times": pa.array([r[1] for r in rows], pa.list_(pa.float64())),
+            "cue_names": pa.array([r[2] for r in rows], pa.list_(pa.string())),
+            "bpm": pa.array([r[3] for r in rows], pa.float64()),
+            "first_beat": pa.array([r[4] for r in rows], pa.float64()),
+        }
+    )
+    pq.write_table(table, tmp_path / "meta.parquet")
+    return ChromaConfig.model_validate(
+        {
+            "data": {"root": str(tmp_path), "metadata_path": "meta.parquet"},
+            "structure": {"targets": {"snap_to_beats": True}},
+        }
+    )
+
+
+def test_targets_from_metadata_snap_to_the_bpm_grid_and_pick_named_events(tmp_path):
+    from chroma_framework.structure.targets import read_cues, target_tensors
+
+    config = _metadata(
+        tmp_path,
+        [("a", [0.1, 2.05, 4.4], ["intro", "drop", "outro"], 120.0, 0.0), ("b", None, None, None, None)],
+    )
+    cues = read_cues(config, ["a", "b"], end=10.0)
+    assert cues["a"].beats is not None and cues["a"].beats[:3].tolist() == [0.0, 0.5, 1.0]
+    assert cues["b"].boundaries is None and cues["b"].beats is None
+    stored = target_tensors(config, [cues["a"], cues["b"]], None, ["drop"])
+    assert stored["boundary"][0].tolist() == [0.0, 2.0, 4.5]  # snapped to the 120 BPM grid from 0 s
+    assert torch.isnan(stored["boundary"][1]).all()
+    assert stored["event:drop"][0].tolist() == [2.0]  # the drop cue, snapped like every boundary
+    assert "energy" not in stored
+
+
+def test_malformed_cues_name_the_segment_and_column(tmp_path):
+    from chroma.errors import ConfigError
+    from chroma_framework.structure.targets import read_cues
+
+    config = _metadata(tmp_path, [("a", [3.0, 1.0], ["x", "y"], 120.0, 0.0)])
+    with pytest.raises(ConfigError, match="segment 'a'.*boundary_times"):
+        read_cues(config, ["a"])
+    config = _metadata(tmp_path, [("a", [1.0, 3.0], ["x"], 120.0, 0.0)])
+    with pytest.raises(ConfigError, match="1 names for 2 boundaries"):
+        read_cues(config, ["a"])
