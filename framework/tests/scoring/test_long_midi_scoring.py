@@ -75,6 +75,8 @@ def test_long_midi_is_scored_over_every_window_and_averaged(
     first = run.score(midi=path, windows="first")
     assert first.windows is not None and first.windows.aggregate == "first"
     assert first.windows.scored == [(0.0, 1.0)] and first.windows.total == BARS
+    for head, probs in first.items():  # the first window is the first bar
+        assert list(probs.values()) == pytest.approx(list(each[0][head].values()), abs=1e-6)
     assert first != scores
     with pytest.raises(ScoringError, match="windows must be one of mean, first"):
         run.score(midi=path, windows="median")  # type: ignore[arg-type]
