@@ -17,6 +17,7 @@ chunk retried; a lost driver loses nothing written: rerun to resume.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,8 @@ class RayOptions:
             ``"auto"`` joins the cluster this machine belongs to; ``"HOST:PORT"`` a given head node.
         num_workers: actors (encoder replicas); ``None``: one per GPU with ``num_gpus``, else one per CPU
             of the cluster.
-        num_gpus: GPUs to use; each actor gets ``num_gpus / num_workers`` of one (1 when ``num_workers`` is
-            unset). 0 runs on CPUs.
+        num_gpus: GPUs to use; each actor gets ``num_gpus / actors`` of them, at most one (with
+            ``num_workers`` unset, one actor per GPU). 0 runs on CPUs.
     """
 
     address: str | None = None
@@ -106,13 +107,16 @@ class ChunkActor:
         )
 
 
-def _workers(ray: Any, options: RayOptions) -> int:
+def actor_slots(options: RayOptions, cluster_cpus: float, chunks: int) -> tuple[int, float]:
+    """``(actors, GPUs per actor)`` for a job of ``chunks`` chunks on a cluster with ``cluster_cpus`` CPUs."""
     if options.num_workers is not None:
-        return int(options.num_workers)
-    resources = ray.cluster_resources()
-    if options.num_gpus:
-        return max(1, int(options.num_gpus))
-    return max(1, int(resources.get("CPU", 1)))
+        actors = int(options.num_workers)
+    elif options.num_gpus:
+        actors = max(1, math.ceil(options.num_gpus))
+    else:
+        actors = max(1, int(cluster_cpus))
+    actors = max(1, min(actors, chunks))
+    return actors, min(1.0, options.num_gpus / actors)  # an actor runs its encoders on one GPU
 
 
 def _absolute_root(job: PrecomputeJob) -> PrecomputeJob:
@@ -158,8 +162,7 @@ def _run_on_ray(
 ) -> None:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the driver reports progress per finished chunk
-    workers = min(_workers(ray, options), len(tasks))
-    gpus = (options.num_gpus / workers if options.num_workers is not None else 1.0) if options.num_gpus else 0
+    workers, gpus = actor_slots(options, ray.cluster_resources().get("CPU", 1), len(tasks))
     dataset = ray.data.from_items([_task_row(t) for t in tasks], override_num_blocks=len(tasks))
     encoded = dataset.map_batches(
         ChunkActor,

@@ -18,7 +18,7 @@ from chroma_framework.data.precompute import read_absent_reasons, run_precompute
 from chroma_framework.data.synthetic import write_synthetic
 
 ray = pytest.importorskip("ray", reason='the ray extra is not installed (pip install "ray[data]==2.60.0")')
-from chroma_framework.data.precompute_ray import RayOptions, ray_engine  # noqa: E402
+from chroma_framework.data.precompute_ray import RayOptions, actor_slots, ray_engine  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -142,3 +142,18 @@ def test_an_interrupted_ray_run_is_resumed_by_the_local_cli(ray_session, data_ro
     assert main(["precompute", str(config_path), "--no-progress", "--engine", "ray"]) == 0
     assert "unchanged, reused: text, audio, midi" in capsys.readouterr().out
     assert pq.read_metadata(data_root / "from_ray.parquet").num_rows == 40
+
+
+@pytest.mark.parametrize(
+    ("options", "cpus", "chunks", "slots"),
+    [
+        (RayOptions(), 8, 100, (8, 0.0)),  # one actor per CPU
+        (RayOptions(), 8, 3, (3, 0.0)),  # never more actors than chunks
+        (RayOptions(num_gpus=4), 64, 100, (4, 1.0)),  # one actor per GPU
+        (RayOptions(num_gpus=0.5), 64, 100, (1, 0.5)),  # a share of one GPU
+        (RayOptions(num_workers=4, num_gpus=2), 64, 100, (4, 0.5)),  # 4 actors sharing 2 GPUs
+        (RayOptions(num_workers=2, num_gpus=4), 64, 100, (2, 1.0)),  # an actor uses one GPU at most
+    ],
+)
+def test_actor_slots(options, cpus, chunks, slots) -> None:
+    assert actor_slots(options, cpus, chunks) == slots
