@@ -133,6 +133,6 @@ def _write_npz(path: Path, **arrays: np.ndarray) -> None:
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, allow_pickle=False, **arrays)
 
     atomic_write(path, write)

@@ -13,7 +13,7 @@ from chroma.model import ChromaModel
 from chroma.plugins.registry import PluginRegistry, get_registry
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
-from chroma_framework.streams.model_inputs import slot_options
+from chroma_framework.config.stream_slots import slot_options
 
 
 def _inherit_preprocessing(

@@ -569,7 +569,7 @@ def resume_config(config: ChromaConfig, run_dir: Path) -> ChromaConfig:
 def make_source(config: ChromaConfig, device: torch.device, vocab: dict[str, list[str]] | None = None) -> BatchSource:
     """The batch source of ``training.mode`` (precomputed: embeddings, plus input caches of trainable encoders)."""
     if config.training.mode == "precomputed":
-        from chroma_framework.streams.model_inputs import stream_slots
+        from chroma_framework.config.stream_slots import stream_slots
         from chroma_framework.training.cached_inputs import CachedInputSource, open_caches
         from chroma_framework.training.data import PrecomputedSource, load_precomputed
         from chroma_framework.training.stream_source import StreamSource

@@ -18,13 +18,13 @@ from torch import Tensor
 
 from chroma.errors import ConfigError
 from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.config.stream_slots import stream_slots
 from chroma_framework.data.input_cache import InputCache
 from chroma_framework.streams.model_inputs import (
     SegmentFrames,
     aligned_frames,
     check_no_other_trainable,
     fit_normaliser,
-    stream_slots,
     write_normaliser,
 )
 from chroma_framework.streams.spec import StreamValidationError

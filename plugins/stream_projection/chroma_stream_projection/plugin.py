@@ -7,13 +7,15 @@ modality absent (the fusion's learned null embedding).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, PositiveInt, field_validator
 
 from chroma import EncoderCapabilities, PluginConfig, PluginSpec, hookimpl
 
 #: The encoder kinds the plugin registers under, with the class serving each.
 #: ``audio_encoder`` comes last: ``chroma.plugins.first_party`` records one kind per name (the last declared).
-KINDS = {
+KINDS: dict[Literal["text_encoder", "midi_encoder", "audio_encoder"], str] = {
     "text_encoder": "chroma_stream_projection.encoder:TextStreamProjection",
     "midi_encoder": "chroma_stream_projection.encoder:MidiStreamProjection",
     "audio_encoder": "chroma_stream_projection.encoder:AudioStreamProjection",
