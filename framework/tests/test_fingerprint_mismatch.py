@@ -126,3 +126,35 @@ def test_train_refuses_changed_preprocessing_and_a_resume_on_other_embeddings(
         assert f"but run {resumed} was trained on {trained_on}" in err
     finally:
         assert main(["precompute", trained["config_a"]]) == 0
+
+
+def test_scoring_mismatches_name_their_cause(
+    trained: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chroma_framework.scoring.run import RunLoadError, load_run
+
+    midi = sorted((trained["root"] / "data" / "midi").glob("*.mid"))[0]
+    run = load_run(trained["run"])
+    assert run.score(midi=midi)
+    encoder_class = type(run.encoders["midi"])
+
+    unsaved = tmp_path / "unsaved"
+    shutil.copytree(trained["run"], unsaved)
+    shutil.rmtree(unsaved / rd.ENCODERS_DIR)
+    saved = yaml.safe_load((unsaved / rd.CONFIG_YAML).read_text())
+    saved["training"]["seed"] = 5  # as a sweep's second seed: the init can no longer be drawn again
+    (unsaved / rd.CONFIG_YAML).write_text(yaml.safe_dump(saved))
+    with pytest.raises(
+        RunLoadError,
+        match=r"cannot score midi: the encoder is random-init and its frozen weights "
+        r"were not saved with the run \(.*midi.safetensors does not exist\)",
+    ):
+        load_run(unsaved).score(midi=midi)
+
+    monkeypatch.setattr(encoder_class, "version", "9.9")  # the installed plugin upgraded in place
+    with pytest.raises(
+        RunLoadError,
+        match=r"the plugin version changed: 'piano_roll' [0-9.]+ produced them, "
+        r"chroma-midi-pianoroll now builds version 9\.9",
+    ):
+        load_run(trained["run"]).score(midi=midi)
