@@ -2,9 +2,14 @@
 
 The index ``segment_id -> (row_group, offset)`` is built from the segment-id
 column alone (``read_row_group(columns=[id])``). Rows are fetched one row group
-at a time, needed columns only, streamed in small record batches; a small LRU of row groups serves neighbouring
-segments. The file handle is opened lazily and reopened in each DataLoader
-worker process (it is dropped when the reader is pickled).
+at a time, needed columns only, with the same ``read_row_group`` call a plain pyarrow
+read makes; each column is then turned into per-row values once (binary values as
+zero-copy slices of the column's data buffer, found through its offsets), so serving a
+segment is a list lookup. A small LRU of row groups serves neighbouring segments, and
+memory stays bounded by ``cache_row_groups`` row groups of the needed columns.
+The file handle is opened lazily and reopened in each DataLoader worker process (it is
+dropped when the reader is pickled). ``benchmarks/data_full_pass.py`` prints the reader's
+time against the plain read.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -27,17 +33,27 @@ logger = logging.getLogger(__name__)
 
 #: Uncompressed size of one row group's needed columns above which a warning is logged.
 LARGE_ROW_GROUP_BYTES = 256 * 2**20
-#: Rows per record batch when a row group is read.
-READ_BATCH_ROWS = 4
 
 
-def _value(scalar: pa.Scalar) -> Any:
-    """Python value of ``scalar``; binary values stay zero-copy ``pyarrow.Buffer`` views."""
-    if not scalar.is_valid:
-        return None
-    if pa.types.is_binary(scalar.type) or pa.types.is_large_binary(scalar.type):
-        return scalar.as_buffer()
-    return scalar.as_py()
+def column_values(column: pa.ChunkedArray) -> list[Any]:
+    """Per-row Python values of ``column``; binary values are zero-copy ``pyarrow.Buffer`` slices (``None`` if null)."""
+    kind = column.type
+    if not (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+        return column.to_pylist()
+    out: list[Any] = []
+    for chunk in column.chunks:
+        if len(chunk) == 0:
+            continue
+        validity, offsets_buf, data = chunk.buffers()
+        data = data if data is not None else pa.py_buffer(b"")
+        width = np.int64 if pa.types.is_large_binary(kind) else np.int32
+        offsets = np.frombuffer(offsets_buf, dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1].tolist()
+        valid = [True] * len(chunk) if validity is None else chunk.is_valid().to_pylist()
+        out.extend(
+            data.slice(start, stop - start) if ok else None
+            for start, stop, ok in zip(offsets[:-1], offsets[1:], valid, strict=True)
+        )
+    return out
 
 
 class MediaReader:
@@ -65,7 +81,6 @@ class MediaReader:
             raise DataError(f"media parquet {self.path} has no segment id column {id_column!r}")
         #: The requested columns the file actually has.
         self.columns = [c for c in dict.fromkeys(columns) if c in names]
-        self._schema = pa.schema([pf.schema_arrow.field(c) for c in self.columns])
         #: Arrow type of the segment id column (checked against the metadata's).
         self.id_type: pa.DataType = pf.schema_arrow.field(id_column).type
         try:
@@ -80,7 +95,7 @@ class MediaReader:
         self.cache_row_groups = max(1, int(cache_row_groups))
         self._pf: pq.ParquetFile | None = None
         self._pid: int | None = None
-        self._cache: OrderedDict[int, pa.Table] = OrderedDict()
+        self._cache: OrderedDict[int, dict[str, list[Any]]] = OrderedDict()
 
     def _warn_large_row_groups(self, pf: pq.ParquetFile) -> None:
         meta = pf.metadata
@@ -116,23 +131,21 @@ class MediaReader:
             self._cache.clear()
         return self._pf
 
-    def _row_group(self, rg: int) -> pa.Table:
-        table = self._cache.get(rg)
-        if table is None:
-            # Small record batches keep arrow's builders from over-allocating on large blobs.
-            batches = self._file().iter_batches(
-                batch_size=READ_BATCH_ROWS, row_groups=[rg], columns=self.columns, use_threads=False
-            )
+    def _row_group(self, rg: int) -> dict[str, list[Any]]:
+        """``{column: [value per row]}`` of row group ``rg`` (read once, then served from the LRU)."""
+        values = self._cache.get(rg)
+        if values is None:
             try:
-                table = pa.Table.from_batches(list(batches), schema=self._schema)
+                table = self._file().read_row_group(rg, columns=self.columns, use_threads=False)
             except (pa.ArrowException, OSError) as exc:
                 raise DataError(f"media parquet {self.path}: cannot read row group {rg}: {exc}") from None
-            self._cache[rg] = table
+            values = {c: column_values(table.column(c)) for c in self.columns}
+            self._cache[rg] = values
             while len(self._cache) > self.cache_row_groups:
                 self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(rg)
-        return table
+        return values
 
     def location(self, segment_id: str) -> tuple[int, int] | None:
         """``(row_group, offset)`` of ``segment_id``, ``None`` when the file lacks it."""
@@ -150,9 +163,9 @@ class MediaReader:
                 by_group.setdefault(loc[0], []).append((sid, loc[1]))
         out: dict[str, dict[str, Any]] = {}
         for rg in sorted(by_group):
-            table = self._row_group(rg)
+            values = self._row_group(rg)
             for sid, off in by_group[rg]:
-                out[sid] = {c: _value(table.column(c)[off]) for c in self.columns}
+                out[sid] = {c: values[c][off] for c in self.columns}
         return out
 
     def clear_cache(self) -> None:

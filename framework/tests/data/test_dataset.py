@@ -221,7 +221,7 @@ def test_media_reads_only_needed_columns_and_row_groups(synth, monkeypatch):
     ds.media.clear_cache()
     ds[len(ds) - 1]
     ds[len(ds) - 2]  # same row group: served from the cache
-    assert calls == [("iter_batches", (ds.media.location(ds.segment_ids[-1])[0],), ("midi_binary",))]
+    assert calls == [("read_row_group", ds.media.location(ds.segment_ids[-1])[0], ("midi_binary",))]
 
 
 def test_metadata_only_queries_never_open_media(synth, monkeypatch):
