@@ -5,7 +5,8 @@ From the demo's rendered audio (decoded as training decodes it) it writes two st
 window, an embedding stream at another rate, so alignment interpolates it), as NPZ side files
 (``segment_id``, ``time``, values) under ``DIR/streams/``, plus ``DIR/demo_streams.yaml``: the demo's config with
 ``data.streams`` declaring them on the RMS windows' grid and the audio slot read from them by ``stream_projection``, and
-``DIR/example_streams.npz``: the streams of one test segment for ``chroma score --streams``.
+``DIR/example_streams.npz``: the streams of one test segment (when the test split has audio) for
+``chroma score --streams``.
 """
 
 from __future__ import annotations
@@ -106,14 +107,11 @@ def write_demo_streams(out_dir: str | Path) -> StreamFiles:
         )
         files[name], counts[name] = path, int((np.diff(batch.offsets) > 0).sum())
     split_of, _ = split_and_album(derivation)
-    with_all = [
-        i
-        for i, sid in enumerate(batches[0].segment_ids)
-        if split_of.get(sid) == "test" and all(b.offsets[i + 1] > b.offsets[i] for b in batches)
-    ]
+    with_all = [i for i in range(len(batches[0].segment_ids)) if all(b.offsets[i + 1] > b.offsets[i] for b in batches)]
     if not with_all:
-        raise ValueError(f"no test segment of {root} has audio to derive the example streams from")
-    example_index = with_all[0]
+        raise ValueError(f"no segment of {root} has audio to derive the example streams from")
+    # A test segment when there is one (the run never trained on it), else the first with audio.
+    example_index = next((i for i in with_all if split_of.get(batches[0].segment_ids[i]) == "test"), with_all[0])
     example = root / "example_streams.npz"
     arrays = {}
     for batch in batches:

@@ -568,14 +568,16 @@ def resume_config(config: ChromaConfig, run_dir: Path) -> ChromaConfig:
 
 def make_source(config: ChromaConfig, device: torch.device, vocab: dict[str, list[str]] | None = None) -> BatchSource:
     """The batch source of ``training.mode`` (precomputed: embeddings, plus input caches of trainable encoders)."""
-    if config.training.mode == "precomputed":
-        from chroma_framework.config.stream_slots import stream_slots
-        from chroma_framework.training.cached_inputs import CachedInputSource, open_caches
-        from chroma_framework.training.data import PrecomputedSource, load_precomputed
+    from chroma_framework.config.stream_slots import stream_slots
+
+    if stream_slots(config):
         from chroma_framework.training.stream_source import StreamSource
 
-        if stream_slots(config):
-            return StreamSource(config, device, vocab)
+        return StreamSource(config, device, vocab)
+    if config.training.mode == "precomputed":
+        from chroma_framework.training.cached_inputs import CachedInputSource, open_caches
+        from chroma_framework.training.data import PrecomputedSource, load_precomputed
+
         caches = open_caches(config)
         if caches:
             return CachedInputSource(config, caches, device, vocab)

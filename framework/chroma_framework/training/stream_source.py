@@ -76,13 +76,20 @@ class StreamSource(PrecomputedSource):
     """:class:`PrecomputedSource` whose stream slots are frame batches of ``data.streams``.
 
     Raises:
-        ConfigError: bad stream data (named stream and segment), or a trainable non-stream encoder next to them.
+        ConfigError: bad stream data (named stream and segment), a trainable non-stream encoder next to them, or
+            ``training.mode`` other than ``precomputed``.
     """
 
     def __init__(self, config: ChromaConfig, device: torch.device, vocab: dict[str, list[str]] | None = None) -> None:
         from chroma_framework.streams.sources import read_streams
 
         self.slots = stream_slots(config)
+        if config.training.mode != "precomputed":
+            modality = next(iter(self.slots))
+            raise ConfigError(
+                f"model.{modality}_encoder reads data.streams, which trains with training.mode: precomputed "
+                f"(got {config.training.mode!r}); set training.mode: precomputed"
+            )
         check_no_other_trainable(config, self.slots)
         try:
             inputs = read_streams(config.data, config)

@@ -166,3 +166,33 @@ def test_a_missing_normalisation_file_is_a_load_error(trained: tuple[Path, Train
     (copy / NORMALISATION_FILE).unlink()
     with pytest.raises(RunLoadError, match=r"reads feature streams but cannot apply their normalisation: .*missing"):
         load_run(copy)
+
+
+def test_chroma_score_reads_streams_from_an_npz_file(
+    trained: tuple[Path, Trainer, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chroma_framework.cli import main
+
+    run_dir, _, samples = trained
+    sid = next(iter(samples))
+    path = tmp_path / "segment.npz"
+    np.savez(path, **{f"{n}_{k}": a for n, (t, v) in samples[sid].items() for k, a in (("times", t), ("values", v))})
+    assert main(["score", "--run", str(run_dir), "--streams", str(path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = load_run(run_dir).score(streams=samples[sid])
+    for head, probs in expected.items():
+        assert printed[str(path)][head] == pytest.approx(probs)
+    np.savez(path, rms_times=np.array([0.0]))
+    assert main(["score", "--run", str(run_dir), "--streams", str(path)]) == 2
+    assert "stream 'rms' needs both rms_times and rms_values" in capsys.readouterr().err
+
+
+def test_streams_train_in_precomputed_mode_only(trained: tuple[Path, Trainer, dict]) -> None:
+    from chroma.errors import ConfigError
+
+    _, trainer, _ = trained
+    config = trainer.config.model_copy(
+        update={"training": trainer.config.training.model_copy(update={"mode": "end_to_end"})}
+    )
+    with pytest.raises(ConfigError, match=r"model.audio_encoder reads data.streams, .* training.mode: precomputed"):
+        make_source(config, torch.device("cpu"))
