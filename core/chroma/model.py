@@ -39,19 +39,19 @@ class ModelOutput:
         hidden: ``[B, hidden_dim]`` fused representation.
         weights: the fusion's inspection tensors (e.g. ``{"gates": [B, 3]}``).
         embeddings: ``{modality: [B, D]}`` pooled inputs the fusion received (before null substitution).
+        modality_mask: ``[B, 3]`` bool mask the fusion used (after restriction and modality dropout).
         frames: ``{frame head: [B, T, K]}`` logits of the frame heads (0 at padded frames), for the heads whose
             modality's encoder ran on the batch.
         frame_masks: ``{frame head: [B, T]}`` bool, True at the valid frames of that head's sequence.
-        modality_mask: ``[B, 3]`` bool mask the fusion used (after restriction and modality dropout).
     """
 
     logits: dict[str, Tensor]
     hidden: Tensor
     weights: dict[str, Tensor] = field(default_factory=dict)
     embeddings: dict[str, Tensor] = field(default_factory=dict)
+    modality_mask: Tensor | None = None
     frames: dict[str, Tensor] = field(default_factory=dict)
     frame_masks: dict[str, Tensor] = field(default_factory=dict)
-    modality_mask: Tensor | None = None
 
 
 def drop_modalities(mask: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
@@ -119,9 +119,9 @@ class ChromaModel(nn.Module):
         head_dropout: dropout before the heads.
         standardize: modalities whose pooled inputs (precomputed embeddings or frozen-encoder outputs) pass
             an :class:`~chroma.standardize.InputStandardizer` before the fusion; fit it with
+            :meth:`fit_standardizers` on training rows.
         frame_heads: ``{name: (modality, FrameHead)}``: frame heads reading that modality's encoder sequence
             (the encoder must return one, as wide as the head's ``input_dim``).
-            :meth:`fit_standardizers` on training rows.
     """
 
     def __init__(
@@ -132,8 +132,8 @@ class ChromaModel(nn.Module):
         modality_dropout: float = 0.15,
         frozen_encoders: Collection[str] = (),
         head_dropout: float = 0.0,
-        frame_heads: Mapping[str, tuple[str, FrameHead]] | None = None,
         standardize: Collection[str] = (),
+        frame_heads: Mapping[str, tuple[str, FrameHead]] | None = None,
     ) -> None:
         super().__init__()
         if not 0 <= modality_dropout < 1:
@@ -160,6 +160,7 @@ class ChromaModel(nn.Module):
             raise ValueError(f"standardize names modalities the fusion does not take: {unknown}")
         self.standardizers = nn.ModuleDict(
             {m: InputStandardizer(fusion.input_dims[m]) for m in self.modalities if m in standardize}
+        )
         self.frame_heads = nn.ModuleDict({name: head for name, (_, head) in (frame_heads or {}).items()})
         #: ``{frame head: modality}`` whose encoder's frame sequence each frame head reads.
         self.frame_inputs: dict[str, str] = {name: m for name, (m, _) in (frame_heads or {}).items()}
@@ -175,7 +176,6 @@ class ChromaModel(nn.Module):
                     f"frame head {name!r} needs the {modality} encoder {encoder.name!r}'s frame sequence "
                     f"({width} wide, returned: {encoder.returns_sequence})"
                 )
-        )
         used = torch.tensor([m in self.modalities for m in MODALITIES])
         self.register_buffer("used_modalities", used, persistent=False)
         #: What a builder needs to rebuild this model (filled by ``chroma_framework.model_build``).
@@ -261,8 +261,8 @@ class ChromaModel(nn.Module):
         given = batch.get("embeddings") or {}
         prepared = batch.get("prepared") or {}
         embeddings: dict[str, Tensor] = {}
-        frame_inputs: dict[str, tuple[Tensor, Tensor]] = {}
         sequences: dict[str, tuple[Tensor, Tensor]] = {}
+        frame_inputs: dict[str, tuple[Tensor, Tensor]] = {}
         for modality in self.modalities:
             present = mask[:, modality_index(modality)]
             if modality in given:
@@ -279,9 +279,9 @@ class ChromaModel(nn.Module):
                     continue
                 embeddings[modality] = out.pooled
                 if out.sequence is not None and out.sequence_mask is not None and self.fusion.uses_sequences:
+                    sequences[modality] = (out.sequence, out.sequence_mask)
                 if out.sequence is not None and out.sequence_mask is not None:
                     frame_inputs[modality] = (out.sequence, out.sequence_mask)
-                    sequences[modality] = (out.sequence, out.sequence_mask)
             else:
                 source = (
                     f"batch[{modality!r}]"
