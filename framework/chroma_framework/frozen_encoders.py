@@ -9,6 +9,7 @@ changed plugin version, random-init weights that were not saved, or changed weig
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import torch
 
 from chroma.contracts import Encoder
 from chroma.errors import ConfigError
+from chroma.plugins.errors import PluginError
 from chroma.plugins.registry import PluginRegistry
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
@@ -29,6 +31,8 @@ from chroma_framework.data.precompute import (
     frozen_weights_path,
 )
 from chroma_framework.encoder_weights import EncoderWeightsError, load_encoder_weights
+
+logger = logging.getLogger(__name__)
 
 
 class EmbeddingsMismatchError(ConfigError):
@@ -140,7 +144,8 @@ def check_config_embeddings(
     """Fail when a modality of the embeddings file was not produced by the encoder the config builds now.
 
     Modalities with no frozen encoder section (and no lyric-vector column) are not checked: nothing in the
-    config says what produced them.
+    config says what produced them. One whose plugin cannot be built here (not installed, disabled) is
+    not checked either, with a warning: training reads the vectors only.
 
     Args:
         fingerprints: ``{modality: fingerprint}`` the file holds for the modalities the run reads.
@@ -157,7 +162,19 @@ def check_config_embeddings(
     for modality, found in sorted(fingerprints.items()):
         if modality in sections:
             saved = frozen_weights_path(config, modality, found)
-            rebuilt = rebuild_encoder(config, modality, registry, saved)
+            try:
+                rebuilt = rebuild_encoder(config, modality, registry, saved)
+            except PluginError as exc:  # e.g. precomputed elsewhere: training needs the vectors, not the plugin
+                logger.warning(
+                    "the %s embeddings in %s are not checked against model.%s_encoder, which cannot be built "
+                    "here (%s); scoring raw %s with the run will need it",
+                    modality,
+                    embeddings_path,
+                    modality,
+                    exc,
+                    modality,
+                )
+                continue
             if rebuilt.fingerprint == found:
                 continue
             cause = mismatch_cause(rebuilt, sections[modality], found, saved, "the embeddings")

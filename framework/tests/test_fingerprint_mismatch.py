@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -158,3 +159,19 @@ def test_scoring_mismatches_name_their_cause(
         r"chroma-midi-pianoroll now builds version 9\.9",
     ):
         load_run(trained["run"]).score(midi=midi)
+
+
+def test_train_without_the_encoder_plugin_trains_on_the_vectors_with_a_warning(
+    trained: dict[str, Any], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Precomputed on one machine, trained on another without the encoder's plugin: the check is skipped, said."""
+    from chroma.plugins.registry import PluginRegistry, get_registry
+    from chroma_framework.config import load_config
+    from chroma_framework.training.loop import train
+
+    without = PluginRegistry([r for r in get_registry().records() if r.name != "piano_roll"])
+    with caplog.at_level(logging.WARNING):
+        result = train(load_config(trained["config_a"]), tmp_path / "run", registry=without)
+    assert result.best_epoch is not None
+    warning = next(r.getMessage() for r in caplog.records if "are not checked against" in r.getMessage())
+    assert "model.midi_encoder, which cannot be built here" in warning and "piano_roll" in warning
