@@ -197,9 +197,10 @@ class Run:
     def _midi_windows(self, midi: bytes | str | os.PathLike[str], aggregate: Aggregate) -> MidiWindows:
         """Event rows of each window of ``midi`` to score, and a report when it spans several windows.
 
-        A file within one window gives one row, its notes from 0 s as training reads a segment; with
-        ``aggregate="first"`` a longer one gives the row of its first window. Otherwise one row per window
-        that holds notes (see :mod:`~chroma_framework.scoring.windows`).
+        A file within one window, or ``aggregate="first"``, gives one row: its notes from 0 s as training reads
+        a segment (to ``preprocessing.midi.duration``; unset, every note, capped at ``max_events``, in a batch
+        of the window's duration). Otherwise one row per window that holds notes (see
+        :mod:`~chroma_framework.scoring.windows`).
         """
         from chroma_framework.midi.errors import MidiParseError
         from chroma_framework.midi.pipeline import MidiPreprocessor
@@ -216,11 +217,9 @@ class Run:
         duration = self._window_seconds()
         try:
             total = window_count(data, section, duration, source)
-            if total == 1:
-                return [self._midi(data, source=source)], None
-            if aggregate == "first":
-                report = WindowReport(duration, total, [(0.0, duration)], [], "first")
-                return [self._midi(data, start=0.0, end=duration, source=source)], report
+            if total == 1 or aggregate == "first":
+                report = None if total == 1 else WindowReport(duration, total, [(0.0, duration)], [], "first")
+                return [self._midi(data, source=source)], report
             rows: list[np.ndarray | None] = []
             report = WindowReport(duration, total)
             for k in range(total):
@@ -323,7 +322,7 @@ class Run:
                 scored as its modality absent (the learned null embedding). A run reading streams scores the
                 first window of a long MIDI file only.
             windows: ``"mean"`` averages the probabilities of every window with notes; ``"first"`` scores
-                its first window only.
+                the start of the file only, as before.
 
         Returns:
             ``{head: {class: probability}}`` (each head's probabilities sum to 1); its ``windows`` attribute

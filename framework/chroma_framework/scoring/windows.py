@@ -3,9 +3,9 @@
 Training sees segments of ``preprocessing.midi.duration`` (or ``preprocessing.audio.duration``) seconds. A longer
 MIDI file is cut into consecutive windows of that length, from the first one to the one holding the last note
 onset; each window with notes is scored (audio, when given, is cut into the same windows) and the class
-probabilities are averaged (``aggregate="mean"``, the default). ``aggregate="first"`` scores the first window
-only, as scoring did before (a file within one window is scored as before either way). :class:`Scores` says
-which windows were scored.
+probabilities are averaged (``aggregate="mean"``, the default). ``aggregate="first"`` scores the file from
+0 s as one segment, as scoring did before (a file within one window is scored that way in both modes).
+:class:`Scores` says which windows were scored.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class WindowReport:
         spans = ", ".join(f"{_fmt(a)}-{_fmt(b)}" for a, b in self.scored[:6])
         if len(self.scored) > 6:
             spans += f", ... {_fmt(self.scored[-1][0])}-{_fmt(self.scored[-1][1])}"
-        how = "mean of probabilities" if self.aggregate == "mean" else "the first window only (--windows first)"
+        how = "mean of probabilities" if self.aggregate == "mean" else "the start of the file only (--windows first)"
         line = f"{len(self.scored)} of {self.total} windows of {_fmt(self.duration)} s scored ({spans} s), {how}"
         if self.without_notes:
             line += f"; {len(self.without_notes)} without notes skipped"
