@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +30,14 @@ from chroma.modality import MODALITIES, modality_index
 from chroma.standardize import InputStandardizer
 
 
+class FittedTransform(Protocol):
+    """An input transform fitted once on training rows (:meth:`ChromaModel.fit_standardizers`)."""
+
+    fitted: Tensor
+
+    def fit(self, rows: Tensor) -> None: ...
+
+
 @dataclass
 class ModelOutput:
     """What :class:`ChromaModel` returns.
@@ -38,7 +46,8 @@ class ModelOutput:
         logits: ``{head: [B, num_classes]}``.
         hidden: ``[B, hidden_dim]`` fused representation.
         weights: the fusion's inspection tensors (e.g. ``{"gates": [B, 3]}``).
-        embeddings: ``{modality: [B, D]}`` pooled inputs the fusion received (before null substitution).
+        embeddings: ``{modality: [B, D]}`` pooled embeddings as given or encoded, before the input transforms,
+            so they can be fed back as ``batch["embeddings"]``.
         modality_mask: ``[B, 3]`` bool mask the fusion used (after restriction and modality dropout).
         frames: ``{frame head: [B, T, K]}`` logits of the frame heads (0 at padded frames), for the heads whose
             modality's encoder ran on the batch.
@@ -52,6 +61,9 @@ class ModelOutput:
     modality_mask: Tensor | None = None
     frames: dict[str, Tensor] = field(default_factory=dict)
     frame_masks: dict[str, Tensor] = field(default_factory=dict)
+    #: ``{modality: [B, D']}`` what the fusion received: ``embeddings`` after the input transforms
+    #: (standardizers, quantile bins), before null substitution.
+    inputs: dict[str, Tensor] = field(default_factory=dict)
 
 
 def drop_modalities(mask: Tensor, p: float, generator: torch.Generator | None = None) -> Tensor:
@@ -122,6 +134,9 @@ class ChromaModel(nn.Module):
             :meth:`fit_standardizers` on training rows.
         frame_heads: ``{name: (modality, FrameHead)}``: frame heads reading that modality's encoder sequence
             (the encoder must return one, as wide as the head's ``input_dim``).
+        input_transforms: other fitted input transforms by modality (e.g.
+            :class:`~chroma.quantile_bins.QuantileBinEncoding`): modules with ``fit(rows [N, D])`` whose output
+            width ``out_dim`` is the fusion's input width for that modality, fitted with the standardizers.
     """
 
     def __init__(
@@ -134,6 +149,7 @@ class ChromaModel(nn.Module):
         head_dropout: float = 0.0,
         standardize: Collection[str] = (),
         frame_heads: Mapping[str, tuple[str, FrameHead]] | None = None,
+        input_transforms: Mapping[str, nn.Module] | None = None,
     ) -> None:
         super().__init__()
         if not 0 <= modality_dropout < 1:
@@ -155,11 +171,23 @@ class ChromaModel(nn.Module):
         self.frozen_encoders = frozenset(frozen_encoders)
         for modality in self.frozen_encoders:
             self.encoders[modality].requires_grad_(False)
-        unknown = sorted(set(standardize) - set(self.modalities))
+        transforms = dict(input_transforms or {})
+        unknown = sorted((set(standardize) | set(transforms)) - set(self.modalities))
         if unknown:
-            raise ValueError(f"standardize names modalities the fusion does not take: {unknown}")
+            raise ValueError(f"standardize / input_transforms name modalities the fusion does not take: {unknown}")
+        both = sorted(set(standardize) & set(transforms))
+        if both:
+            raise ValueError(f"modalities both standardised and given another input transform: {both}")
+        for modality, transform in transforms.items():
+            width = getattr(transform, "out_dim", None)
+            if width != fusion.input_dims[modality]:
+                raise ValueError(
+                    f"{modality} input transform outputs {width} features, the fusion expects "
+                    f"{fusion.input_dims[modality]}"
+                )
+        #: Fitted input transforms by modality (standardizers and ``input_transforms``), applied before the fusion.
         self.standardizers = nn.ModuleDict(
-            {m: InputStandardizer(fusion.input_dims[m]) for m in self.modalities if m in standardize}
+            {m: InputStandardizer(fusion.input_dims[m]) for m in self.modalities if m in standardize} | transforms
         )
         self.frame_heads = nn.ModuleDict({name: head for name, (_, head) in (frame_heads or {}).items()})
         #: ``{frame head: modality}`` whose encoder's frame sequence each frame head reads.
@@ -188,10 +216,10 @@ class ChromaModel(nn.Module):
         Raises:
             ValueError: rows that cannot be fitted (fewer than two, wrong width, non-finite).
         """
-        for modality, standardizer in self.standardizers.items():
+        for modality, transform in self.standardizers.items():
             if modality in rows:
-                target = cast(InputStandardizer, standardizer)
-                target.fit(rows[modality].to(target.mean.device))
+                target = cast(FittedTransform, transform)
+                target.fit(rows[modality].to(target.fitted.device))
 
     def train(self, mode: bool = True) -> ChromaModel:
         """Like :meth:`nn.Module.train`, but frozen encoders always stay in eval mode."""
@@ -304,4 +332,6 @@ class ChromaModel(nn.Module):
                 sequence, valid = frame_inputs[modality]
                 frames[name] = self.frame_heads[name](sequence, valid)
                 frame_masks[name] = valid
-        return ModelOutput(logits, fused.hidden, dict(fused.weights), embeddings, mask, frames, frame_masks)
+        return ModelOutput(
+            logits, fused.hidden, dict(fused.weights), embeddings, mask, frames, frame_masks, inputs=inputs
+        )

@@ -11,6 +11,7 @@ from chroma.frame_heads.base import FrameHead, frame_timing
 from chroma.modality import MODALITIES
 from chroma.model import ChromaModel
 from chroma.plugins.registry import PluginRegistry, get_registry
+from chroma.quantile_bins import QuantileBinEncoding
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.config.stream_slots import slot_options
@@ -125,7 +126,7 @@ def build_model(
     for modality in (m for m in MODALITIES if m in model_cfg.modalities):
         section = getattr(model_cfg, f"{modality}_encoder")
         if modality in precomputed:
-            dims[modality] = precomputed[modality]
+            dims[modality] = precomputed[modality] * model_cfg.input_bins.get(modality, 1)
             continue
         if section is None:
             raise ConfigError(
@@ -141,6 +142,12 @@ def build_model(
         if section.frozen:
             frozen.append(modality)
 
+    binned = {m: bins for m, bins in model_cfg.input_bins.items() if m in dims}
+    for modality in sorted(set(binned) - set(precomputed)):
+        raise ConfigError(
+            f"model.input_bins.{modality}: only precomputed (frozen) features can be binned, but the {modality} "
+            f"encoder runs in the training loop; remove model.input_bins.{modality} or freeze the encoder"
+        )
     fusion_cfg = model_cfg.fusion
     fusion = registry.build_fusion(
         fusion_cfg.strategy,
@@ -157,8 +164,9 @@ def build_model(
         modality_dropout=model_cfg.modality_dropout,
         frozen_encoders=frozen,
         head_dropout=model_cfg.head_dropout,
-        standardize=[m for m in dims if m in precomputed] if model_cfg.standardize_inputs else (),
+        standardize=[m for m in dims if m in precomputed and m not in binned] if model_cfg.standardize_inputs else (),
         frame_heads=frame_heads,
+        input_transforms={m: QuantileBinEncoding(precomputed[m], bins) for m, bins in binned.items()},
     )
     fusion_record = registry.get("fusion", fusion_cfg.strategy, fusion_cfg.provider)
     model.build_info = {

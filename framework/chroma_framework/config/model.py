@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -78,6 +78,12 @@ class ModelSection(Section):
     #: Standardise each precomputed embedding feature with training-split mean and std before the fusion
     #: (fitted when training starts, saved with the run, applied at scoring).
     standardize_inputs: bool = True
+    #: Encode these modalities' precomputed features piecewise-linearly over N training-quantile bins each
+    #: (``{midi: 16}``: a D-feature vector becomes D x 16 values), instead of standardising them: thresholds on
+    #: single features (a tercile of an onset rate) become linear in the encoding. Fitted when training starts,
+    #: saved with the run, applied at scoring. Suits low-dimensional feature vectors (``midi_features``,
+    #: ``audio_features``), not wide learned embeddings.
+    input_bins: dict[Literal["text", "audio", "midi"], Annotated[int, Field(ge=2, le=64)]] = Field(default_factory=dict)
     #: Train on these modalities only (e.g. ``[text]`` for the text-only baseline).
     modalities: list[Literal["text", "audio", "midi"]] = Field(
         default_factory=lambda: ["text", "audio", "midi"], min_length=1

@@ -406,7 +406,7 @@ class Trainer:
             with self.autocast():
                 out = self.model(batch)
                 if watch:
-                    self.monitor.retain_inputs(out.embeddings, out.modality_mask)
+                    self.monitor.retain_inputs(out.inputs, out.modality_mask)
                 loss, _ = self.loss_fn(out.logits, batch["label"], batch.get("soft_label"))
                 loss = loss + self._unimodal_loss(batch)
                 loss = loss + self.frame_loss.batch_loss(out.frames, out.frame_masks, batch)
