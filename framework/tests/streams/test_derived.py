@@ -115,3 +115,58 @@ def test_validate_features_runs_on_derived_streams(config: object, tmp_path: Pat
     assert "rms (continuous)" in out and "roll (continuous)" in out and "words (discrete)" in out
     report = json.loads((Path(config.data.root) / "feature_report" / "feature_report.json").read_text())
     assert report
+
+
+@pytest.mark.slow
+def test_a_run_on_derived_streams_scores_raw_audio_as_the_in_memory_model(tmp_path: Path) -> None:
+    import torch
+
+    from chroma_framework.data.precompute import run_precompute
+    from chroma_framework.scoring.run import load_run
+    from chroma_framework.training.data import subset_mask
+    from chroma_framework.training.loop import Trainer, make_source, prepare_config
+
+    data = write_synthetic(tmp_path / "data", n_segments=60, seed=3, duration=1.0, lyric_embedding_dim=8)
+    sources = [
+        {"name": "rms", "kind": "continuous", "dim": 1, "derived": "audio_rms", "hop": HOP},
+        {"name": "mel", "kind": "embedding", "dim": 8, "derived": "audio_mel", "hop": HOP},
+    ]
+    config = load_config(
+        {
+            "data": {
+                "root": str(data.root),
+                "metadata_path": data.metadata_path.name,
+                "media_path": data.media_path.name,
+                "columns": {"lyric_embedding": "lyric_embedding"},
+                "streams": {"sources": sources, "grid": {"rate": 10.0, "duration": 1.0}},
+            },
+            "model": {
+                "modalities": ["text", "audio"],
+                "audio_encoder": {"type": "stream_projection", "frozen": False, "streams": ["rms", "mel"], "dim": 8},
+                "fusion": {"strategy": "late", "hidden_dim": 16, "mlp_dims": [16], "project_dim": 8},
+            },
+            "preprocessing": {"audio": {"duration": 1.0, "sample_rate": 16000}, "midi": {"duration": 1.0}},
+            "training": {"epochs": 1, "batch_size": 16, "progress": False},
+        }
+    )
+    run_precompute(config, progress=False)  # the lyric vectors
+    config = prepare_config(config)
+    source = make_source(config, torch.device("cpu"))
+    trainer = Trainer(config, tmp_path / "run", source)
+    trainer.fit()
+    run = load_run(tmp_path / "run")
+    assert run.kind == "text, audio (streams mel, rms)"
+    dataset = SegmentDataset(config, with_labels=False, modalities=["audio"])
+    decoded = {item["segment_id"]: item["audio"] for item in dataset.__getitems__(list(range(len(dataset))))}
+    test = source.splits["test"]
+    rows = [i for i, sid in enumerate(test.segment_ids) if decoded.get(sid) is not None][:3]
+    assert rows
+    model = trainer.model.eval()
+    for row in rows:
+        audio = decoded[test.segment_ids[row]]
+        with torch.no_grad():
+            logits = model(test.batch(torch.tensor([row]), subset_mask(["audio"]))).logits
+        scored = run.score(audio=(np.asarray(audio[0])[: int(audio[1])], 16000))  # streams derived from it
+        for head, probs in scored.items():
+            expected = torch.softmax(logits[head][0], dim=0).tolist()
+            np.testing.assert_allclose([probs[c] for c in run.classes[head]], expected, atol=1e-6)

@@ -8,13 +8,10 @@ pooled vector is the masked mean of the valid frames (zeros for a row without an
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import Tensor, nn
 
 from chroma import Encoder, EncoderOutput, FrameBatch, masked_mean
-from chroma.modality import ModalityName
 from chroma_stream_projection.plugin import StreamProjectionConfig
 
 
@@ -23,7 +20,6 @@ class StreamProjection(Encoder):
 
     name = "stream_projection"
     version = "1"
-    modality: ClassVar[ModalityName]
     returns_sequence = True
 
     def __init__(self, config: StreamProjectionConfig) -> None:
