@@ -67,7 +67,8 @@ def _file_stat(dataset: SegmentDataset, path: str | None) -> list[Any] | None:
     return [path, st.st_size, st.st_mtime_ns]  # the path as the metadata stores it: the same on every node
 
 
-def _at(values: Sequence[Any] | None, i: int) -> Any:
+def _at(values: Any, i: int) -> Any:
+    """Row ``i`` of a per-row column (a list, or the dataset's ``LyricVectors``); ``None`` without one."""
     return None if values is None else values[i]
 
 
