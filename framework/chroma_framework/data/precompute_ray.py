@@ -17,6 +17,7 @@ chunk retried; a lost driver loses nothing written: rerun to resume.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,7 +145,9 @@ def ray_engine(options: RayOptions) -> Engine:
         started = not ray.is_initialized()
         if started:
             try:
-                ray.init(address=options.address, include_dashboard=False, log_to_driver=False)
+                ray.init(
+                    address=options.address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+                )
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = options.address or "a local instance"
                 raise PrecomputeEngineError(f"cannot start or reach the Ray cluster ({where}): {exc}") from None
