@@ -11,7 +11,7 @@ fi
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --disable-pip-version-check torch==2.13.0
 # The contract, the framework (with the test tools), the demo and every plugin, editable.
-editable=(-e "./core[testing]" -e "./framework[plots,test,transcription]")
+editable=(-e "./core[testing]" -e "./framework[plots,test,transcription,ray]")
 # A plugin's own test extra (reference implementations its tests compare against) comes along.
 for project in plugins/*/pyproject.toml; do
     dir="$(dirname "$project")"
