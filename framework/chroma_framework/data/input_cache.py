@@ -316,11 +316,16 @@ class InputCacheResult:
 
 def build_input_caches(config: ChromaConfig, *, force: bool = False, progress: bool = True) -> InputCacheResult:
     """Build the input cache of every trainable encoder of ``model.modalities`` that splits preparation."""
+    from chroma_framework.config.stream_slots import stream_slots
     from chroma_framework.data.fingerprints import trainable_sections
     from chroma_framework.model_build import build_encoder
 
     result = InputCacheResult({}, {}, {})
+    slots = stream_slots(config)
     for modality in trainable_sections(config):
+        if modality in slots:
+            result.skipped[modality] = f"reads data.streams ({', '.join(slots[modality])}); nothing to cache"
+            continue
         encoder = build_encoder(config, modality)
         if not encoder.splits_preparation:
             result.skipped[modality] = (
