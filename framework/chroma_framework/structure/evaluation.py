@@ -78,7 +78,8 @@ def _intervals(boundaries: np.ndarray, end: float) -> np.ndarray:
 def hit_rate(reference: np.ndarray, estimated: np.ndarray, end: float, window: float) -> tuple[float, float, float]:
     """``(precision, recall, F)`` of ``mir_eval.segment.detection`` for one track (start and end trimmed).
 
-    A track with no reference and no estimated section change scores 1 (nothing to find, nothing found).
+    A track with no reference and no estimated section change scores 1 (nothing to find, nothing found); one
+    side empty scores 0 (as mir_eval does).
     """
     import mir_eval
 
@@ -86,7 +87,7 @@ def hit_rate(reference: np.ndarray, estimated: np.ndarray, end: float, window: f
     if len(ref) < 2 and len(est) < 2:
         return 1.0, 1.0, 1.0
     if len(ref) < 2 or len(est) < 2:
-        return (0.0, 1.0, 0.0) if len(ref) < 2 else (1.0, 0.0, 0.0)
+        return 0.0, 0.0, 0.0
     p, r, f = mir_eval.segment.detection(ref, est, window=window, trim=True)
     return float(p), float(r), float(f)
 
