@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,9 +17,12 @@ if TYPE_CHECKING:
 RUN_METRICS = ("loss", "accuracy", "macro_f1")
 
 
-def validation_metric_names(heads: list[str]) -> list[str]:
-    """What ``training.early_stopping.metric`` may name for these heads."""
-    return [*RUN_METRICS, *(f"{head}_{metric}" for head in heads for metric in RUN_METRICS)]
+def validation_metric_names(heads: list[str], solo: Sequence[str] = ()) -> list[str]:
+    """What ``training.early_stopping.metric`` may name for these heads, with ``<modality>_only_...`` scores of
+    the ``solo`` modalities (those ``training.loss.unimodal`` trains alone)."""
+    names = [*RUN_METRICS, *(f"{head}_{metric}" for head in heads for metric in RUN_METRICS)]
+    scores = [name for name in names if not name.endswith("loss")]
+    return names + [f"{modality}_only_{name}" for modality in solo for name in scores]
 
 
 def cross_section_problems(config: ChromaConfig) -> list[str]:
@@ -50,15 +54,22 @@ def cross_section_problems(config: ChromaConfig) -> list[str]:
                 )
             if any(not math.isfinite(v) or v < 0 for v in values) or not any(v > 0 for v in values):
                 problems.append(f"{path}: weights must be finite, >= 0 and not all 0, got {values}")
-    metric = config.training.early_stopping.metric
-    allowed = validation_metric_names(heads)
+    allowed = validation_metric_names(heads, solo_modalities(config))
     if config.model.frame_heads:  # frame heads add their validation losses (chroma_framework.structure.training)
         allowed += ["frame_loss", *(f"{name}_frame_loss" for name in config.model.frame_heads)]
-    if metric not in allowed:
-        close = difflib.get_close_matches(metric, allowed, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        problems.append(
-            f"training.early_stopping.metric: {metric!r} is not a validation metric; {hint}use one of "
-            + ", ".join(allowed)
-        )
+    for metric in config.training.early_stopping.metrics:
+        if metric not in allowed:
+            close = difflib.get_close_matches(metric, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            only = "" if "_only_" not in metric else "(a <modality>_only_ metric needs training.loss.unimodal) "
+            problems.append(
+                f"training.early_stopping.metric: {metric!r} is not a validation metric; {hint}{only}use one of "
+                + ", ".join(allowed)
+            )
     return problems
+
+
+def solo_modalities(config: ChromaConfig) -> list[str]:
+    """The modalities ``training.loss.unimodal`` trains alone (weight > 0, in ``model.modalities``): validation
+    also scores each of them alone."""
+    return [m for m, w in config.training.loss.unimodal.items() if w > 0 and m in config.model.modalities]

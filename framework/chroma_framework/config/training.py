@@ -29,17 +29,41 @@ class EarlyStoppingSection(Section):
     enabled: bool = True
     #: Epochs without improvement before stopping.
     patience: int = Field(default=5, gt=0)
-    #: ``loss``, ``accuracy``, ``macro_f1`` (mean over heads) or ``<head>_accuracy`` / ``<head>_macro_f1``.
-    metric: str = "macro_f1"
+    #: ``loss``, ``accuracy``, ``macro_f1`` (mean over heads) or ``<head>_accuracy`` / ``<head>_macro_f1``; with
+    #: ``loss.unimodal``, also ``<modality>_only_<metric>`` (that modality alone, on the validation rows that have
+    #: it). A list is tracked as the mean of its metrics, e.g. ``[macro_f1, midi_only_macro_f1]`` selects the
+    #: model that serves both the fused and the MIDI-only case.
+    metric: str | list[str] = "macro_f1"
     #: ``None`` picks ``min`` for losses and ``max`` for everything else.
     mode: Literal["min", "max"] | None = None
     #: Smallest change that counts as an improvement.
     min_delta: float = Field(default=0.0, ge=0)
 
+    @field_validator("metric")
+    @classmethod
+    def _one_direction(cls, value: str | list[str]) -> str | list[str]:
+        names = [value] if isinstance(value, str) else value
+        if not names:
+            raise ValueError("name at least one validation metric")
+        if len({name.endswith("loss") for name in names}) > 1:
+            raise ValueError(f"cannot average losses with scores (one falls, the other rises): {names}")
+        return value
+
+    @property
+    def metrics(self) -> list[str]:
+        """The tracked metric names (one, or the list whose mean is tracked)."""
+        return [self.metric] if isinstance(self.metric, str) else list(self.metric)
+
+    @property
+    def label(self) -> str:
+        """How logs and ``run.json`` name the tracked value."""
+        names = self.metrics
+        return names[0] if len(names) == 1 else f"mean({', '.join(names)})"
+
     def resolved_mode(self) -> Literal["min", "max"]:
         if self.mode is not None:
             return self.mode
-        return "min" if self.metric.endswith("loss") else "max"
+        return "min" if self.metrics[0].endswith("loss") else "max"
 
 
 class GradMonitorSection(Section):

@@ -16,7 +16,8 @@ class EarlyStopping:
     """
 
     def __init__(self, config: EarlyStoppingSection) -> None:
-        self.metric = config.metric
+        self.metric = config.label
+        self.names = config.metrics
         self.mode = config.resolved_mode()
         self.patience = config.patience
         self.min_delta = config.min_delta
@@ -26,13 +27,15 @@ class EarlyStopping:
         self.bad_epochs = 0
 
     def value(self, metrics: dict[str, float]) -> float:
-        """The tracked metric from a flat ``{name: value}`` dict of validation metrics."""
-        if self.metric not in metrics:
+        """The tracked metric (the mean of the tracked metrics) from a flat ``{name: value}`` dict of validation
+        metrics."""
+        missing = [name for name in self.names if name not in metrics]
+        if missing:
             raise ValueError(
-                f"training.early_stopping.metric {self.metric!r} is not a validation metric; "
+                f"training.early_stopping.metric {', '.join(map(repr, missing))} is not a validation metric; "
                 f"choose one of {', '.join(sorted(metrics))}"
             )
-        return float(metrics[self.metric])
+        return sum(float(metrics[name]) for name in self.names) / len(self.names)
 
     def update(self, epoch: int, metrics: dict[str, float]) -> bool:
         """Record one epoch; True when it is the best so far (NaN never is)."""

@@ -13,7 +13,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +28,7 @@ from chroma.errors import ConfigError
 from chroma.modality import modality_index
 from chroma.model import ChromaModel
 from chroma.plugins.registry import PluginRegistry, get_registry
+from chroma_framework.config.checks import solo_modalities
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.config.training import ScheduleSection
 from chroma_framework.data.report import DataReport
@@ -35,7 +36,7 @@ from chroma_framework.frozen_encoders import check_training_embeddings
 from chroma_framework.metrics import IGNORE_INDEX, all_head_metrics, summary
 from chroma_framework.model_build import build_model
 from chroma_framework.plugin_providers import resolved_providers
-from chroma_framework.predict import predict, to_device
+from chroma_framework.predict import Predictions, predict, to_device
 from chroma_framework.structure.training import attach_frame_targets, frame_validation
 from chroma_framework.training import checkpoint as ckpt
 from chroma_framework.training import distributed
@@ -144,20 +145,32 @@ def validation_metrics(
     device: torch.device,
     split: str = "val",
     dist: distributed.DistContext | None = None,
+    solo: Sequence[str] = (),
 ) -> dict[str, float]:
-    """``loss`` and :func:`~chroma_framework.metrics.summary` metrics of ``split``.
+    """``loss`` and :func:`~chroma_framework.metrics.summary` metrics of ``split``, plus, for each modality of
+    ``solo``, its ``<modality>_only_`` scores: the model given that modality alone, on the rows that have it.
 
     Args:
         loss_fn: the training loss, on the CPU (predictions are gathered there).
         dist: with several processes, each predicts its part of ``split`` and all compute the metrics of the whole.
+        solo: modalities to score alone as well (those ``training.loss.unimodal`` trains alone).
     """
-    preds = predict(model, source.eval_batches(split), device, keep_weights=False)
-    if dist is not None:
-        preds = dist.gather_predictions(preds)
+
+    def gathered(mask: Tensor | None) -> Predictions:
+        preds = predict(model, source.eval_batches(split, mask), device, keep_weights=False)
+        return dist.gather_predictions(preds) if dist is not None else preds
+
+    preds = gathered(None)
     with torch.no_grad():
         loss, per_head = loss_fn(preds.logits, preds.labels, preds.soft_labels)
     out = {"loss": float(loss), **{f"{h}_loss": float(v) for h, v in per_head.items()}}
     out.update(summary(all_head_metrics(preds.logits, preds.labels, source.classes)))
+    for modality in solo:
+        alone = gathered(subset_mask([modality]))
+        alone = alone.take(alone.mask[:, modality_index(modality)])
+        if len(alone):
+            scores = summary(all_head_metrics(alone.logits, alone.labels, source.classes))
+            out.update({f"{modality}_only_{k}": v for k, v in scores.items() if not k.endswith("loss")})
     return out
 
 
@@ -210,6 +223,8 @@ class Trainer:
         trained = {m for m in self.model.encoders if m not in self.model.frozen_encoders}
         self.monitor = GradMonitor(self.model, self.training.grad_monitor, trained)
         self.stopper = EarlyStopping(self.training.early_stopping)
+        #: Modalities also scored alone at validation (``<modality>_only_*`` metrics).
+        self.solo = [m for m in solo_modalities(config) if m in self.model.modalities]
         #: Loss scaling for fp16 autocast (a no-op otherwise).
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.training.precision == "fp16")
         self.epoch = 0
@@ -461,7 +476,9 @@ class Trainer:
             started = time.perf_counter()
             train_loss = self._train_epoch(log)
             self.dist.broadcast_state(self.model, buffers_only=True)
-            val = validation_metrics(self.model, self.source, self.val_loss_fn, self.device, dist=self.dist)
+            val = validation_metrics(
+                self.model, self.source, self.val_loss_fn, self.device, dist=self.dist, solo=self.solo
+            )
             frames = frame_validation(self.model, self.source, self.frame_loss, self.device)
             val.update(self.dist.split_means(frames, self.source.split_size("val")))  # over every process's part
             val["loss"] += val.get("frame_loss", 0.0)
@@ -517,7 +534,15 @@ def prepare_config(config: ChromaConfig, text_only: bool = False) -> ChromaConfi
     restricts ``model.modalities`` to text, so the saved config rebuilds the same model."""
     if text_only or config.training.text_only_baseline:
         model = config.model.model_copy(update={"modalities": ["text"]})
-        training = config.training.model_copy(update={"text_only_baseline": True})
+        # Scores of a modality alone that the baseline does not read (midi_only_...) leave the tracked metric.
+        stopping = config.training.early_stopping
+        kept = [n for n in stopping.metrics if "_only_" not in n or n.startswith("text_only_")] or ["macro_f1"]
+        training = config.training.model_copy(
+            update={
+                "text_only_baseline": True,
+                "early_stopping": stopping.model_copy(update={"metric": kept[0] if len(kept) == 1 else kept}),
+            }
+        )
         config = config.model_copy(update={"model": model, "training": training})
     if not effective_modalities(config):
         raise ConfigError("model.modalities is empty")
