@@ -67,7 +67,8 @@ class DemoParams:
     """What a build depends on (all of it goes into the manifest).
 
     Attributes:
-        max_segments: segments to build, shared among the albums by :attr:`Album.share`.
+        max_segments: segments to build at most, shared among the albums by :attr:`Album.share`; an album whose
+            corpus holds fewer windows gives what it has (the default 2400 builds 2208: madrigals run out).
         seed: seeds work order, presence draws and splits.
         segment_seconds: length of every segment.
         sample_rate: rate of the rendered audio (16 kHz keeps the demo small; the data
@@ -78,7 +79,7 @@ class DemoParams:
         works: explicit ``(album name, corpus path)`` pieces instead of the album shares.
     """
 
-    max_segments: int = 1200
+    max_segments: int = 2400
     seed: int = 0
     segment_seconds: float = 10.0
     sample_rate: int = 16000
