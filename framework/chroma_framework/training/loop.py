@@ -647,6 +647,10 @@ def train(
         if dist.is_main:
             rd.clear_unfinished(run_dir)
         resume = False
+    if resume and (not run_dir.is_dir() or not any(run_dir.iterdir())):
+        # A run that failed before writing anything (out of disk at its first file) left at most an empty folder.
+        logger.warning("%s holds nothing to resume (the run wrote no file): --resume starts it anew", run_dir)
+        resume = False
     if resume:
         rd.read_header(run_dir)
         if not (run_dir / rd.STATE_FILE).is_file():
