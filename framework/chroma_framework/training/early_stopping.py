@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
 from chroma_framework.config.training import EarlyStoppingSection
+
+logger = logging.getLogger(__name__)
 
 
 class EarlyStopping:
@@ -18,6 +21,8 @@ class EarlyStopping:
     def __init__(self, config: EarlyStoppingSection) -> None:
         self.metric = config.label
         self.names = config.metrics
+        #: Modality-alone metrics already reported as left out of the mean (no validation row has the modality).
+        self.warned: set[str] = set()
         self.mode = config.resolved_mode()
         self.patience = config.patience
         self.min_delta = config.min_delta
@@ -29,13 +34,21 @@ class EarlyStopping:
     def value(self, metrics: dict[str, float]) -> float:
         """The tracked metric (the mean of the tracked metrics) from a flat ``{name: value}`` dict of validation
         metrics."""
-        missing = [name for name in self.names if name not in metrics]
-        if missing:
+        # A modality-alone score is missing when no validation row has that modality: the mean leaves it out.
+        missing = [name for name in self.names if name not in metrics and "_only_" not in name]
+        present = [name for name in self.names if name in metrics]
+        if missing or not present:
             raise ValueError(
-                f"training.early_stopping.metric {', '.join(map(repr, missing))} is not a validation metric; "
-                f"choose one of {', '.join(sorted(metrics))}"
+                f"training.early_stopping.metric {', '.join(map(repr, missing or self.names))} is not a validation "
+                f"metric; choose one of {', '.join(sorted(metrics))}"
             )
-        return sum(float(metrics[name]) for name in self.names) / len(self.names)
+        left_out = sorted(set(self.names) - set(present) - self.warned)
+        if left_out:
+            logger.warning(
+                "no validation row has the modality of %s: left out of the tracked mean", ", ".join(left_out)
+            )
+            self.warned.update(left_out)
+        return sum(float(metrics[name]) for name in present) / len(present)
 
     def update(self, epoch: int, metrics: dict[str, float]) -> bool:
         """Record one epoch; True when it is the best so far (NaN never is)."""

@@ -647,8 +647,9 @@ def train(
         if dist.is_main:
             rd.clear_unfinished(run_dir)
         resume = False
-    if resume and (not run_dir.is_dir() or not any(run_dir.iterdir())):
-        # A run that failed before writing anything (out of disk at its first file) left at most an empty folder.
+    if resume and run_dir.is_dir() and not any(run_dir.iterdir()):
+        # A run that failed before writing anything (out of disk at its first file) left an empty folder; a
+        # folder that does not exist stays an error (a mistyped --out).
         logger.warning("%s holds nothing to resume (the run wrote no file): --resume starts it anew", run_dir)
         resume = False
     if resume:

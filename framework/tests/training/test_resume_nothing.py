@@ -13,10 +13,7 @@ from chroma_framework.training.loop import train
 from chroma_framework.training.synthetic_embeddings import write_learnable_embeddings
 
 
-@pytest.mark.parametrize("exists", [True, False], ids=["empty", "missing"])
-def test_resume_of_a_run_that_wrote_nothing_starts_it_anew(
-    tmp_path: Path, exists: bool, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_resume_of_a_run_that_wrote_nothing_starts_it_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     root = write_learnable_embeddings(tmp_path / "data", 80, {"text": 8, "audio": 8, "midi": 8}, seed=1)
     config = load_config(
         {
@@ -25,9 +22,10 @@ def test_resume_of_a_run_that_wrote_nothing_starts_it_anew(
             "training": {"epochs": 1, "batch_size": 16, "progress": False},
         }
     )
+    with pytest.raises(rd.RunError, match="does not exist"):  # a mistyped --out stays an error
+        train(config, tmp_path / "typo", resume=True)
     run = tmp_path / "run"
-    if exists:
-        run.mkdir()
+    run.mkdir()
     with caplog.at_level("WARNING"):
         result = train(config, run, resume=True)
     assert result.epochs_run == 1 and (run / rd.MODEL_FILE).is_file()

@@ -68,3 +68,19 @@ def test_losses_and_scores_cannot_be_averaged(tmp_path: Path) -> None:
 def test_the_text_only_baseline_drops_the_midi_only_metric(tmp_path: Path) -> None:
     config = prepare_config(solo_config(tmp_path, ["macro_f1", "midi_only_macro_f1"]), text_only=True)
     assert config.training.early_stopping.metric == "macro_f1"
+
+
+def test_a_modality_alone_score_missing_from_validation_is_left_out_of_the_mean(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No validation row with MIDI (a tiny data set): the tracked mean is the fused score alone, said once."""
+    from chroma_framework.training.early_stopping import EarlyStopping
+
+    stopper = EarlyStopping(solo_config(tmp_path, ["macro_f1", "midi_only_macro_f1"]).training.early_stopping)
+    with caplog.at_level("WARNING"):
+        assert stopper.value({"macro_f1": 0.4}) == pytest.approx(0.4)
+        assert stopper.value({"macro_f1": 0.5, "midi_only_macro_f1": 0.7}) == pytest.approx(0.6)
+        assert stopper.value({"macro_f1": 0.3}) == pytest.approx(0.3)
+    assert sum("left out of the tracked mean" in r.message for r in caplog.records) == 1
+    with pytest.raises(ValueError, match="'accuracy' is not a validation metric"):
+        EarlyStopping(solo_config(tmp_path, ["accuracy", "midi_only_accuracy"]).training.early_stopping).value({})
