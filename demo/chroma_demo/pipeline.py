@@ -118,6 +118,7 @@ def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True, epoc
     from chroma_framework.evaluation.analysis import evaluate
     from chroma_framework.evaluation.report import write_report
     from chroma_framework.scoring.run import load_run
+    from chroma_framework.threads import apply_threads, resolve_threads
     from chroma_framework.training.loop import train
 
     total = 5
@@ -127,6 +128,7 @@ def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True, epoc
     )
     config = load_and_validate(config_path)
     config = config.model_copy(update={"training": config.training.model_copy(update={"progress": progress})})
+    apply_threads(resolve_threads(config.training.num_threads))  # as chroma precompute / train / score do
     _say(f"config: {config_path}")
     _stage(2, total, "precompute frozen encoder embeddings", lambda: run_precompute(config, progress=progress))
 
