@@ -139,9 +139,12 @@ def _entry_point_label(ep: EntryPoint) -> str:
 
 def _distribution_of(ep: EntryPoint) -> tuple[str, str]:
     dist = getattr(ep, "dist", None)
-    if dist is None:
+    # A distribution being installed or removed right now can have its entry points without its METADATA.
+    metadata = getattr(dist, "metadata", None) if dist is not None else None
+    name = metadata["Name"] if metadata is not None else None
+    if dist is None or not name:
         return "<unknown>", "?"
-    return normalize_distribution(dist.metadata["Name"] or dist.name), dist.version or "?"
+    return normalize_distribution(name), (metadata["Version"] if metadata is not None else None) or "?"
 
 
 def _load_error_text(exc: BaseException) -> str:
