@@ -1,6 +1,6 @@
 """Precompute throughput: the single-process path against local worker processes and local Ray workers.
 
-    python benchmarks/precompute_scaling.py [--segments 240] [--duration 5] [--skip-ray]
+    python benchmarks/precompute_scaling.py [--segments 3000] [--duration 5] [--skip-ray]
 
 Writes a synthetic dataset to a temporary directory and precomputes it (``cnn`` audio and ``piano_roll`` MIDI
 encoders, random init and frozen, plus the lyric vector column) with ``--force`` semantics each time:
@@ -11,7 +11,8 @@ encoders, random init and frozen, plus the lyric vector column) with ``--force``
 
 Each run's wall time includes its worker start-up (imports, encoder builds): what a user waits for. Every run
 must write the same bytes as the in-process one (checked). Prints segments/s and the ratios as measured;
-on a shared machine they move with the other load, so run it on a quiet one to judge scaling.
+on a shared machine they move with the other load, so run it on a quiet one to judge scaling. The default of
+3000 segments keeps the workers' fixed start-up (seconds) a small share of each run.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _timed(root: Path, name: str, duration: float, engine: Engine) -> tuple[floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--segments", type=int, default=240)
+    parser.add_argument("--segments", type=int, default=3000)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--skip-ray", action="store_true", help="only the local engines")
     args = parser.parse_args()
