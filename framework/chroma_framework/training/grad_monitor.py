@@ -13,18 +13,23 @@ monitor also records the **input gradient** of each modality: the mean L2 norm,
 over the rows where the modality is present, of the loss gradient with respect
 to the pooled embedding the fusion received (``input_<modality>``). It is
 gathered on the monitored micro-batch only, with no extra backward pass.
+
+Each kind of imbalance (measure and dominant modality) is logged as a warning the
+first time it occurs in a run; later occurrences are logged at INFO level, and every
+one is returned to the loop, which records it in ``warnings.csv``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from chroma.modality import MODALITIES, modality_index
+from chroma.modality import MODALITIES, ModalityName, modality_index
 from chroma_framework.config.training import GradMonitorSection
 
 logger = logging.getLogger(__name__)
@@ -76,11 +81,26 @@ class GradMonitor:
         config: the ``training.grad_monitor`` section.
         trained_encoders: modalities whose encoder is trained in the loop (they have their own
             learning rate to suggest); the others only have fusion projections and null embeddings.
+        scaled_inputs: modalities whose fusion inputs pass a fitted transform (standardisation,
+            quantile bins): their scale is not what to change.
+        unimodal: ``training.loss.unimodal``: a modality with a loss of its own is expected to get a
+            larger gradient, which the warning then says.
     """
 
-    def __init__(self, model: nn.Module, config: GradMonitorSection, trained_encoders: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        config: GradMonitorSection,
+        trained_encoders: set[str] | None = None,
+        scaled_inputs: set[str] | None = None,
+        unimodal: Mapping[ModalityName, float] | None = None,
+    ) -> None:
         self.config = config
         self.trained_encoders = set(trained_encoders or ())
+        self.scaled_inputs = set(scaled_inputs or ())
+        self.unimodal: dict[str, float] = {m: w for m, w in (unimodal or {}).items() if w > 0}
+        #: ``(measure, dominant)`` already warned about in this run.
+        self._warned: set[tuple[str, str]] = set()
         self.params = {m: [p for _, p in ps] for m, ps in modality_parameters(model).items()}
         self._inputs: dict[str, Tensor] = {}
         self._mask: Tensor | None = None
@@ -148,19 +168,39 @@ class GradMonitor:
         ratio = top / second
         if ratio < self.config.imbalance_ratio:
             return None
+        message = (
+            f"gradient imbalance at step {step}: the {dominant} {measure} gradient norm {top:.3g} is {ratio:.1f}x "
+            f"the next largest ({runner_up} {second:.3g}, threshold {self.config.imbalance_ratio:g}x); "
+            f"{self._advice(dominant)}"
+        )
+        if (measure, dominant) in self._warned:
+            logger.info(message)
+        else:
+            self._warned.add((measure, dominant))
+            logger.warning(f"{message} (later {dominant} {measure} imbalances of this run go to warnings.csv only)")
+        return Imbalance(step, dominant, runner_up, ratio, message)
+
+    def _advice(self, dominant: str) -> str:
+        """What to change when ``dominant``'s gradient dominates, given how it is trained and fed."""
         if dominant in self.trained_encoders:
             advice = (
                 f"consider lowering model.{dominant}_encoder.learning_rate (or raising the others'), "
                 f"or setting model.{dominant}_encoder.grad_clip"
+            )
+        elif dominant in self.scaled_inputs:
+            advice = (
+                f"the {dominant} inputs are already standardised or binned, so consider lowering "
+                "training.learning_rate if training is unstable"
             )
         else:
             advice = (
                 f"consider lowering training.learning_rate or normalising the {dominant} embeddings "
                 f"(their scale drives the {dominant} projection gradients)"
             )
-        message = (
-            f"gradient imbalance at step {step}: the {dominant} {measure} gradient norm {top:.3g} is {ratio:.1f}x "
-            f"the next largest ({runner_up} {second:.3g}, threshold {self.config.imbalance_ratio:g}x); {advice}"
-        )
-        logger.warning(message)
-        return Imbalance(step, dominant, runner_up, ratio, message)
+        if dominant in self.unimodal:
+            advice += (
+                f"; training.loss.unimodal.{dominant} ({self.unimodal[dominant]:g}) gives the {dominant} branch a "
+                f"loss of its own, so a larger {dominant} gradient is expected: raise "
+                "training.grad_monitor.imbalance_ratio if the run learns well"
+            )
+        return advice

@@ -221,7 +221,13 @@ class Trainer:
         self.val_loss_fn = MultiHeadLoss(source.classes, self.training.loss, train_labels)
         self.loss_fn = MultiHeadLoss(source.classes, self.training.loss, train_labels).to(self.device)
         trained = {m for m in self.model.encoders if m not in self.model.frozen_encoders}
-        self.monitor = GradMonitor(self.model, self.training.grad_monitor, trained)
+        self.monitor = GradMonitor(
+            self.model,
+            self.training.grad_monitor,
+            trained,
+            scaled_inputs=set(self.model.standardizers),
+            unimodal=self.training.loss.unimodal,
+        )
         self.stopper = EarlyStopping(self.training.early_stopping)
         #: Modalities also scored alone at validation (``<modality>_only_*`` metrics).
         self.solo = [m for m in solo_modalities(config) if m in self.model.modalities]

@@ -179,6 +179,28 @@ def test_grad_monitor_norms_and_imbalance_check() -> None:
     assert "model.midi_encoder.learning_rate" in warning.message and "step 7" in warning.message
     fusion_only = monitor.check(8, {"text": 10.0, "audio": 1.0})
     assert fusion_only is not None and "training.learning_rate" in fusion_only.message
+    assert "normalising the text embeddings" in fusion_only.message
+
+
+def test_grad_monitor_warns_once_per_kind_and_explains_scaled_inputs_and_unimodal_losses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, model = encoder_model()
+    monitor = GradMonitor(
+        model, GradMonitorSection(imbalance_ratio=5.0), scaled_inputs={"audio"}, unimodal={"audio": 1.0}
+    )
+    with caplog.at_level("INFO", logger="chroma_framework.training.grad_monitor"):
+        first = monitor.check(1, {"text": 1.0, "audio": 60.0})
+        again = monitor.check(2, {"text": 1.0, "audio": 70.0})
+        other_measure = monitor.check(2, {"text": 1.0, "audio": 70.0}, measure="input")
+        text = monitor.check(3, {"text": 60.0, "audio": 1.0})
+    assert first is not None and again is not None and other_measure is not None and text is not None
+    assert "already standardised or binned" in first.message and "normalising" not in first.message
+    assert "training.loss.unimodal.audio (1)" in first.message and "imbalance_ratio" in first.message
+    assert "normalising the text embeddings" in text.message and "unimodal" not in text.message
+    levels = [(r.levelname, "step 2" in r.message) for r in caplog.records]
+    assert levels == [("WARNING", False), ("INFO", True), ("WARNING", True), ("WARNING", False)]
+    assert "warnings.csv only" in caplog.records[0].message
 
 
 def test_early_stopping_modes() -> None:
