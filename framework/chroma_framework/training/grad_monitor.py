@@ -15,7 +15,7 @@ to the pooled embedding the fusion received (``input_<modality>``). It is
 gathered on the monitored micro-batch only, with no extra backward pass.
 
 Each kind of imbalance (measure and dominant modality) is logged as a warning the
-first time it occurs in a run; later occurrences are logged at INFO level, and every
+first time it occurs in a run; later occurrences are logged at DEBUG level, and every
 one is returned to the loop, which records it in ``warnings.csv``.
 """
 
@@ -174,7 +174,7 @@ class GradMonitor:
             f"{self._advice(dominant)}"
         )
         if (measure, dominant) in self._warned:
-            logger.info(message)
+            logger.debug(message)
         else:
             self._warned.add((measure, dominant))
             logger.warning(f"{message} (later {dominant} {measure} imbalances of this run go to warnings.csv only)")

@@ -189,7 +189,7 @@ def test_grad_monitor_warns_once_per_kind_and_explains_scaled_inputs_and_unimoda
     monitor = GradMonitor(
         model, GradMonitorSection(imbalance_ratio=5.0), scaled_inputs={"audio"}, unimodal={"audio": 1.0}
     )
-    with caplog.at_level("INFO", logger="chroma_framework.training.grad_monitor"):
+    with caplog.at_level("DEBUG", logger="chroma_framework.training.grad_monitor"):
         first = monitor.check(1, {"text": 1.0, "audio": 60.0})
         again = monitor.check(2, {"text": 1.0, "audio": 70.0})
         other_measure = monitor.check(2, {"text": 1.0, "audio": 70.0}, measure="input")
@@ -199,7 +199,7 @@ def test_grad_monitor_warns_once_per_kind_and_explains_scaled_inputs_and_unimoda
     assert "training.loss.unimodal.audio (1)" in first.message and "imbalance_ratio" in first.message
     assert "normalising the text embeddings" in text.message and "unimodal" not in text.message
     levels = [(r.levelname, "step 2" in r.message) for r in caplog.records]
-    assert levels == [("WARNING", False), ("INFO", True), ("WARNING", True), ("WARNING", False)]
+    assert levels == [("WARNING", False), ("DEBUG", True), ("WARNING", True), ("WARNING", False)]
     assert "warnings.csv only" in caplog.records[0].message
 
 
