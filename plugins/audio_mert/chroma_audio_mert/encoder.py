@@ -1,10 +1,13 @@
 """The ``mert`` audio encoder: MERT hidden states, 75 Hz frames, mean-pooled over valid frames.
 
-Frames. The convolutional feature encoder has a receptive field of 400 samples and a hop of
-320 (the product of ``conv_stride``), so at 24 kHz frames come at ``frame_rate`` 75 Hz and a
-row of ``S >= 400`` samples has ``(S - 400) // 320 + 1`` of them (74 for 1 s, 2249 for 30 s):
-``HubertModel._get_feat_extract_output_lengths``. Frame ``t`` covers samples
-``[320 t, 320 t + 400)``. Rows under 400 samples (17 ms) or absent give zeros.
+Frames. The convolutional feature encoder hops ``prod(conv_stride)`` samples (320 for MERT) and sees
+a receptive field of ``1 + sum_l (conv_kernel[l] - 1) * prod(conv_stride[:l])`` samples (400), both
+read from the checkpoint's config (:func:`conv_geometry`). At 24 kHz frames come at ``frame_rate``
+75 Hz and a row of ``S >= 400`` samples has ``(S - 400) // 320 + 1`` of them (74 for 1 s, 2249 for
+30 s): ``HubertModel._get_feat_extract_output_lengths``. Frame ``t`` covers samples
+``[320 t, 320 t + 400)``, so frame heads read the sequence on the grid ``frame_hop_seconds`` = hop /
+rate apart with frame 0 centred at ``frame_offset_seconds`` = (receptive field - 1) / 2 / rate (the
+transformer keeps the convolutional frame grid). Rows under 400 samples (17 ms) or absent give zeros.
 
 Padding. MERT-v1-95M's feature encoder uses group norm (``feat_extract_norm == "group"``),
 which normalises over the whole padded input and takes no attention mask (as in training):
@@ -23,7 +26,10 @@ LayerDrop does not (a skipped layer has no hidden state in transformers 5).
 
 from __future__ import annotations
 
-import math
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import cast
 
 import torch
@@ -43,7 +49,21 @@ _SAVE_HINT = (
 )
 
 
-#: Variance floor of the feature extractor's zero-mean unit-variance normalisation.
+def conv_geometry(kernels: Sequence[int], strides: Sequence[int]) -> tuple[int, int]:
+    """``(hop, receptive_field)`` in input samples of a stack of unpadded 1-D convolutions.
+
+    Frame ``t`` of the last layer reads input samples ``[hop t, hop t + receptive_field)``.
+    MERT's ``conv_kernel (10, 3, 3, 3, 3, 2, 2)`` and ``conv_stride (5, 2, 2, 2, 2, 2, 2)`` give ``(320, 400)``.
+    """
+    if len(kernels) != len(strides) or not kernels:
+        raise ValueError(f"conv_kernel {list(kernels)} and conv_stride {list(strides)} must be non-empty and match")
+    hop, field = 1, 1
+    for kernel, stride in zip(kernels, strides, strict=True):
+        field += (kernel - 1) * hop
+        hop *= stride
+    return hop, field
+
+
 class MertAudioEncoder(Encoder):
     """Waveform ``[B, S]`` at 24 kHz -> ``pooled [B, hidden_size]`` and frames ``[B, T, hidden_size]`` at 75 Hz."""
 
@@ -75,8 +95,12 @@ class MertAudioEncoder(Encoder):
         #: Rate and normalisation the checkpoint's feature extractor applies.
         self.input = inputs
         self.sample_rate = inputs.sample_rate
+        hop, field = conv_geometry(hubert.conv_kernel, hubert.conv_stride)
+        #: Seconds between frames of ``sequence`` and the centre of frame 0 (its receptive field's), for frame heads.
+        self.frame_hop_seconds = hop / self.sample_rate
+        self.frame_offset_seconds = (field - 1) / 2 / self.sample_rate
         #: Frames per second of ``sequence`` (75.0 for MERT at 24 kHz).
-        self.frame_rate = self.sample_rate / math.prod(hubert.conv_stride)
+        self.frame_rate = self.sample_rate / hop
         self.use_attention_mask = hubert.feat_extract_norm == "layer"
         self.output_dim = int(hubert.hidden_size)
         self.sequence_dim = self.output_dim
@@ -161,12 +185,27 @@ class MertAudioEncoder(Encoder):
         weights = torch.softmax(self.layer_weights, dim=0).to(out.last_hidden_state.dtype)
         return torch.einsum("l,lbtd->btd", weights, torch.stack(states))
 
-    def forward(self, batch: AudioBatch) -> EncoderOutput:
-        """Encode mono audio.
+    def prepare(self, batch: AudioBatch) -> dict[str, Tensor]:
+        """Resample to the checkpoint's rate and normalise each row as its feature extractor does (no parameters).
+
+        Returns:
+            ``{"wave": [B, S'] float32 (zeros past each row's length), "lengths": [B] int64}`` with ``S'`` the
+            batch's padded width at ``sample_rate``.
+        """
+        batch = resample_batch(batch, self.input.sample_rate)
+        lengths = batch.lengths.clamp(min=0, max=batch.waveform.shape[-1]).to(torch.int64)
+        wave = normalize_rows(batch.waveform.float(), lengths, normalize=self.input.normalize)
+        return {"wave": wave, "lengths": lengths}
+
+    def prepare_fingerprint(self) -> str:
+        settings = {"render": "normalized-wave-float32-1", "sample_rate": self.sample_rate, **asdict(self.input)}
+        return f"mert-{hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]}"
+
+    def forward_prepared(self, inputs: Mapping[str, Tensor]) -> EncoderOutput:
+        """Encode prepared waveforms.
 
         Args:
-            batch: ``waveform [B, S]``, ``lengths [B]`` (resampled to 24 kHz first when its
-                ``sample_rate`` is another).
+            inputs: ``wave [B, S]`` and ``lengths [B]`` from :meth:`prepare`.
 
         Returns:
             ``pooled [B, hidden_size]`` (mean of valid frames; zeros for rows without one),
@@ -174,11 +213,19 @@ class MertAudioEncoder(Encoder):
             ``sequence_mask [B, T]``.
         """
         device = next(self.model.parameters()).device
-        batch = resample_batch(batch.to(device), self.input.sample_rate)
-        lengths = batch.lengths.clamp(min=0, max=batch.waveform.shape[-1])
+        wave = inputs["wave"].to(device, non_blocking=True).float()
+        lengths = inputs["lengths"].to(device, non_blocking=True).long()
         frames = self.frame_counts(lengths)
-        wave = normalize_rows(batch.waveform, lengths, normalize=self.input.normalize)
         seq, mask = frames_of_rows(
             self._hidden, wave, lengths, frames, self.output_dim, masked_batch=self.use_attention_mask
         )
         return EncoderOutput(pooled=masked_mean(seq, mask), sequence=seq, sequence_mask=mask)
+
+    def forward(self, batch: AudioBatch) -> EncoderOutput:
+        """Encode mono audio: :meth:`forward_prepared` of :meth:`prepare`.
+
+        Args:
+            batch: ``waveform [B, S]``, ``lengths [B]`` (resampled to 24 kHz first when its
+                ``sample_rate`` is another).
+        """
+        return self.forward_prepared(self.prepare(batch.to(next(self.model.parameters()).device)))
