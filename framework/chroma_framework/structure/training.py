@@ -1,7 +1,8 @@
 """Frame heads in ``chroma train``: the frame targets attached to the training data and the frame losses.
 
-:func:`attach_frame_targets` reads each split's cue times from the metadata and, for energy heads, computes
-band energy from each segment's decoded audio, and stores them on the splits of a precomputed-mode source
+:func:`attach_frame_targets` reads each split's cue times from the metadata and, for energy heads, each segment's
+band energy (computed from its decoded audio once, then read from the energy target cache,
+:mod:`chroma_framework.structure.energy_cache`), and stores them on the splits of a precomputed-mode source
 (``batch["frame_targets"]``); :func:`frame_validation` adds the frame losses to the validation metrics.
 """
 
@@ -11,7 +12,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -20,8 +20,9 @@ from chroma.frame_heads.base import FrameHead, frame_timing
 from chroma.model import ChromaModel
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.predict import to_device
+from chroma_framework.structure.energy_cache import segment_energies
 from chroma_framework.structure.losses import FrameHeadLoss, FrameLoss
-from chroma_framework.structure.targets import SegmentCues, band_energy, read_cues, target_tensors
+from chroma_framework.structure.targets import SegmentCues, read_cues, target_tensors
 
 logger = logging.getLogger(__name__)
 
@@ -57,25 +58,6 @@ def frame_loss_for(config: ChromaConfig, model: ChromaModel) -> FrameLoss:
             head.target, head.output_names, timing, loss, section.tolerance_frames, section.weight
         )
     return FrameLoss(specs, config.structure.targets.energy_rate)
-
-
-def segment_energies(config: ChromaConfig, segment_ids: list[str], sample_rate: int | None) -> dict[str, np.ndarray]:
-    """``{segment_id: [F, bands]}`` :func:`~chroma_framework.structure.targets.band_energy` of each segment's audio
-    (decoded and padded/truncated as for training); segments without audio are left out."""
-    from chroma_framework.data.dataset import DEFAULT_SAMPLE_RATE, SegmentDataset
-
-    dataset = SegmentDataset(config, modalities=["audio"], audio_sample_rate=sample_rate, with_labels=False)
-    wanted = set(segment_ids)
-    rows = [i for i in dataset.media_order().tolist() if dataset.segment_ids[i] in wanted]
-    rate = int(sample_rate or config.preprocessing.audio.sample_rate or DEFAULT_SAMPLE_RATE)
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, len(rows), 16):
-        for item in dataset.__getitems__(rows[start : start + 16]):
-            if item.get("audio") is None:
-                continue
-            wave, length = item["audio"]
-            out[item["segment_id"]] = band_energy(np.asarray(wave)[: int(length)], rate, config.structure.targets)
-    return out
 
 
 def attach_frame_targets(config: ChromaConfig, source: Any, model: ChromaModel) -> FrameLoss:
