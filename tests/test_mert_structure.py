@@ -11,14 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile
 import yaml
+from chroma_audio_mert.tiny import save_tiny_mert
 from safetensors.torch import load_file
 
-pytest.importorskip("chroma_audio_mert")
-pytest.importorskip("chroma_demo")
-
-from chroma_audio_mert.tiny import save_tiny_mert  # noqa: E402
-from chroma_demo.structure import StructureParams, write_structure_dataset  # noqa: E402
-from chroma_framework.cli import main  # noqa: E402
+from chroma_demo.structure import StructureParams, write_structure_dataset
+from chroma_framework.cli import main
 
 PARAMS = StructureParams(tracks=8, seed=5, sample_rate=8000, sections=(3, 4), bars=(2,), split=(0.5, 0.25, 0.25))
 
@@ -86,6 +83,23 @@ def test_tiny_mert_trains_frame_heads_and_detects(tmp_path: Path) -> None:
     out = tmp_path / "sections.json"
     assert main(["detect", str(audio), "--run", str(run), "--out", str(out), "--no-snap"]) == 0
     result = json.loads(out.read_text())
-    assert result["frame_rate"] == pytest.approx(75.0) and result["duration"] == pytest.approx(len(wave) / 8000, abs=1e-3)
+    assert result["frame_rate"] == pytest.approx(75.0) and result["duration"] == pytest.approx(
+        len(wave) / 8000, abs=1e-3
+    )
     assert result["sections"][0]["start"] == 0.0
     assert all(set(s["energy"]) == {"bass", "mid", "high"} for s in result["sections"])
+
+
+@pytest.mark.slow
+def test_a_frozen_mert_is_refused_naming_the_frame_head(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    params = StructureParams(tracks=4, seed=5, sample_rate=8000, sections=(3, 3), bars=(2,), split=(0.5, 0.25, 0.25))
+    data = write_structure_dataset(tmp_path / "data", params, progress=False)
+    cfg = _config(data.root, save_tiny_mert(tmp_path / "mert"))
+    cfg["model"]["audio_encoder"] = {"type": "mert", "pretrained_model": str(tmp_path / "mert")}  # type: ignore[index]
+    config = tmp_path / "frozen.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    assert main(["precompute", str(config)]) == 0  # frozen (the default): pooled embeddings, no frames
+    capsys.readouterr()
+    assert main(["train", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "chroma: error:" in err and "model.frame_heads.boundary" in err and "frozen: false" in err
