@@ -9,7 +9,8 @@
 Checks are chosen by plugin kind and by what the built module declares
 (``Encoder.returns_sequence``, ``FusionModule.uses_sequences``); a plugin's typed
 capabilities (:mod:`chroma.capabilities`) give the small ``test_config`` the kit builds
-it with, or a ``test_fixture`` that writes a tiny checkpoint the kit loads (pretrained encoders).
+it with, or a ``test_fixture`` that writes a tiny checkpoint the kit loads (pretrained encoders). An
+encoder's declared ``random_init`` (or ``pretrained``) is checked against the built module.
 
 The loading check also imports the plugin's entry-point and config modules in a fresh interpreter and
 fails when they import torch (``chroma plugins`` imports them for every installed plugin). When two

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
+from chroma.capabilities import EncoderCapabilities, is_random_init
 from chroma.contracts import (
     MIDI_EVENT_FEATURES,
     AudioBatch,
@@ -149,6 +150,39 @@ def check_encoder_declares_contract(target: ContractTarget) -> None:
     declared = getattr(type(encoder), "name", target.name)
     if declared != target.name:
         raise AssertionError(f"{target!r}: class name attribute {declared!r} != plugin name {target.name!r}")
+
+
+def check_encoder_declares_weights(target: ContractTarget) -> None:
+    """A declared ``random_init`` (``pretrained``: not random) is what the built encoder is (:func:`is_random_init`).
+
+    ``chroma config validate`` trusts the declaration to warn about a frozen encoder giving random features
+    without building it, so it is checked on the kit's instance (a pretrained one loading its ``test_fixture``)
+    and, for an encoder that is not pretrained and whose defaults form a valid config, on one built with them.
+    """
+    caps = target.capabilities
+    declared = caps.declared_random_init if isinstance(caps, EncoderCapabilities) else None
+    if declared is None:
+        raise SkipCheck(f"{target!r} declares neither random_init nor pretrained: the framework builds it to see")
+    pretrained = bool(target.capability("pretrained"))
+    if pretrained and not target.capability("test_fixture", None):
+        raise SkipCheck(f"{target!r} is pretrained without a test_fixture: the kit cannot load its weights")
+    builds = {"the kit's options": target.config()}
+    if not pretrained:
+        try:
+            builds["its default options"] = target.config({})
+        except ValueError:  # pydantic's ValidationError: an option without a default
+            pass
+    field = "pretrained=True" if pretrained else f"random_init={declared}"
+    for what, config in builds.items():
+        encoder = _encoder(target, config=config)
+        if is_random_init(encoder) != declared:
+            parameters = sum(p.numel() for p in encoder.parameters())
+            raise AssertionError(
+                f"{target!r} declares {field}, but built with {what} it has {parameters} parameters and "
+                f"fingerprint_extra() {encoder.fingerprint_extra()!r}, so it is "
+                f"{'' if is_random_init(encoder) else 'not '}random-init: `chroma config validate` would "
+                f"{'miss' if is_random_init(encoder) else 'give'} the random-features warning for it frozen"
+            )
 
 
 def check_encoder_output_shape(target: ContractTarget) -> None:
@@ -344,6 +378,7 @@ def check_encoder_prepared_paths(target: ContractTarget) -> None:
 def encoder_checks(target: ContractTarget) -> Iterator[Check]:
     """The checks that apply to ``target``, chosen by its modality and what the built encoder declares."""
     yield check_encoder_declares_contract
+    yield check_encoder_declares_weights
     yield check_encoder_output_shape
     yield check_encoder_degenerate_inputs
     if _modality(target) in ("audio", "midi") or target.module_flag("streams"):
