@@ -5,7 +5,7 @@ Light module: imports no torch; the factory is imported when the encoder is buil
 
 from __future__ import annotations
 
-from chroma import PluginSpec, hookimpl
+from chroma import EncoderCapabilities, PluginSpec, hookimpl
 from chroma_framework.text.config import PrecomputedTextConfig
 
 
@@ -17,6 +17,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="text_encoder",
             factory="chroma_framework.text.precomputed:PrecomputedTextEncoder",
             config_model=PrecomputedTextConfig,
+            capabilities=EncoderCapabilities(random_init=False),
             description="Lyric vectors precomputed in data.columns.lyric_embedding, passed through",
         ),
     ]

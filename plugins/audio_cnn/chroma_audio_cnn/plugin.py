@@ -52,6 +52,7 @@ def chroma_plugins() -> list[PluginSpec]:
             factory="chroma_audio_cnn.encoder:AudioCnnEncoder",
             config_model=AudioCnnConfig,
             capabilities=EncoderCapabilities(
+                random_init=True,
                 test_config={
                     "hidden_dim": 24,
                     "sample_rate": 8000,
@@ -59,7 +60,7 @@ def chroma_plugins() -> list[PluginSpec]:
                     "hop_length": 128,
                     "n_mels": 16,
                     "channels": (4, 8),
-                }
+                },
             ),
             description="Log-mel spectrogram through a small CNN, trained from scratch",
         )

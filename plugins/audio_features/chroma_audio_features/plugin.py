@@ -98,6 +98,7 @@ def chroma_plugins() -> list[PluginSpec]:
             factory="chroma_audio_features.encoder:AudioFeaturesEncoder",
             config_model=AudioFeaturesConfig,
             capabilities=EncoderCapabilities(
+                random_init=False,
                 test_config={
                     "sample_rate": 8000,
                     "n_fft": 256,
@@ -106,7 +107,7 @@ def chroma_plugins() -> list[PluginSpec]:
                     "n_mfcc": 8,
                     "contrast_bands": 3,
                     "return_sequence": True,
-                }
+                },
             ),
             description="Classic audio features: chroma, MFCC, onset strength and tempo, spectral shape, "
             "RMS, zero crossings (no weights)",

@@ -22,7 +22,8 @@ def chroma_plugins() -> list[PluginSpec]:
             factory="chroma_midi_events.encoder:EventEncoder",
             config_model=EventEncoderConfig,
             capabilities=EncoderCapabilities(
-                test_config={"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96}
+                random_init=True,
+                test_config={"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96},
             ),
             description="NOTE_ON/NOTE_OFF/TIME_SHIFT/VELOCITY tokens through a transformer encoder, masked mean pooled",
         )

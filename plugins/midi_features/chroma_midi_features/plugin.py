@@ -67,7 +67,7 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="midi_encoder",
             factory="chroma_midi_features.encoder:MidiFeaturesEncoder",
             config_model=MidiFeaturesConfig,
-            capabilities=EncoderCapabilities(test_config={}),
+            capabilities=EncoderCapabilities(random_init=False, test_config={}),
             description="Classic MIDI features: pitch-class profile, key, onset phase/meter, density, "
             "register, polyphony, velocity (no weights)",
         )

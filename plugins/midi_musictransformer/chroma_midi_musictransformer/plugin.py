@@ -31,7 +31,8 @@ def chroma_plugins() -> list[PluginSpec]:
             factory="chroma_midi_musictransformer.encoder:MusicTransformerEncoder",
             config_model=MusicTransformerConfig,
             capabilities=EncoderCapabilities(
-                test_config={"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96}
+                random_init=True,
+                test_config={"hidden_dim": 20, "d_model": 16, "layers": 1, "heads": 2, "ff_dim": 32, "max_tokens": 96},
             ),
             description="Relative self-attention (Music Transformer skew) with bar and position-in-bar embeddings",
         )

@@ -52,7 +52,9 @@ def chroma_plugins() -> list[PluginSpec]:
             kind="midi_encoder",
             factory="chroma_midi_pianoroll.encoder:PianoRollEncoder",
             config_model=PianoRollConfig,
-            capabilities=EncoderCapabilities(test_config={"hidden_dim": 24, "steps": 48, "channels": (4, 8, 8)}),
+            capabilities=EncoderCapabilities(
+                random_init=True, test_config={"hidden_dim": 24, "steps": 48, "channels": (4, 8, 8)}
+            ),
             description="Piano roll (128 pitches x 100 ms frames) through a small CNN (1-D over time, or design D2)",
         )
     ]

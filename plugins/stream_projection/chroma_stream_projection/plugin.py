@@ -62,7 +62,9 @@ def chroma_plugins() -> list[PluginSpec]:
             kind=kind,
             factory=factory,
             config_model=StreamProjectionConfig,
-            capabilities=EncoderCapabilities(test_config={"streams": {"rms": 1, "clip": 3}, "dim": 8}),
+            capabilities=EncoderCapabilities(
+                random_init=True, test_config={"streams": {"rms": 1, "clip": 3}, "dim": 8}
+            ),
             description="Per-frame projection of time-aligned feature streams (data.streams): frame sequence "
             "with its mask and a masked-mean pooled vector",
         )
