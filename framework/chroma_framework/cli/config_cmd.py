@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_validate(args: argparse.Namespace) -> int:
     from chroma_framework.cli import CommandError
     from chroma_framework.config import ConfigError, load_and_validate
-    from chroma_framework.data.precompute import random_frozen_warnings
+    from chroma_framework.data.random_frozen import random_frozen_warnings
 
     try:
         config = load_and_validate(args.file)

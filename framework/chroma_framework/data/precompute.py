@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chroma.capabilities import is_random_init
 from chroma.contracts import Encoder
 from chroma.modality import MODALITIES, modality_index
 from chroma_framework.atomic import remove_stale_temporaries
@@ -61,6 +62,8 @@ from chroma_framework.data.paths import resolve
 from chroma_framework.data.precompute_chunks import BuildEncoder, ChunkResult, ChunkTask, build_encoders
 from chroma_framework.data.precompute_engines import Engine, PrecomputeJob
 from chroma_framework.data.precompute_inputs import DigestedDataset, data_identities, input_column, row_digests
+from chroma_framework.data.random_frozen import random_frozen_message
+from chroma_framework.data.random_frozen import random_frozen_warnings as random_frozen_warnings  # re-exported
 from chroma_framework.data.report import DataReport
 from chroma_framework.encoder_weights import save_encoder_weights
 from chroma_framework.threads import resolve_threads
@@ -127,41 +130,6 @@ class PrecomputeResult:
     warnings: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
     added: dict[str, int] = field(default_factory=dict)
-
-
-def is_random_init(encoder: Encoder) -> bool:
-    """Whether ``encoder`` has parameters but no loaded weights (``fingerprint_extra()`` is empty)."""
-    return not encoder.fingerprint_extra() and any(p.numel() for p in encoder.parameters())
-
-
-def random_frozen_message(modality: str, name: str) -> str:
-    """The warning for a frozen encoder that would produce random features."""
-    return (
-        f"model.{modality}_encoder ({name!r}) is frozen but has no loaded weights: its embeddings are random "
-        f"features. Train it (model.{modality}_encoder.frozen: false) or load pretrained weights / a checkpoint"
-    )
-
-
-def random_frozen_warnings(config: ChromaConfig) -> list[str]:
-    """One :func:`random_frozen_message` per frozen encoder of ``model.modalities`` that loads no weights.
-
-    Plugins declaring ``pretrained`` are not built (they load weights); the others are built to look.
-    """
-    from chroma.plugins.registry import get_registry
-    from chroma_framework.model_build import build_encoder
-
-    registry = get_registry().with_disabled(config.plugins.disable)
-    out = []
-    for modality, section in frozen_sections(config).items():
-        if modality not in config.model.modalities:
-            continue
-        record = registry.get(f"{modality}_encoder", section.type, section.provider)
-        capabilities = record.spec.capabilities if record.spec is not None else None
-        if getattr(capabilities, "pretrained", False):
-            continue
-        if is_random_init(build_encoder(config, modality, registry)):
-            out.append(random_frozen_message(modality, section.type))
-    return out
 
 
 def frozen_weights_path(config: ChromaConfig, modality: str, fingerprint: str) -> Path:
