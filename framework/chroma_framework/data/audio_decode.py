@@ -116,19 +116,21 @@ def check_waveform(wave: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     rate = check_sample_rate(rate)
     if wave.size == 0:
         raise AudioDecodeError("empty", "audio has no samples")
-    bad = int(np.count_nonzero(~np.isfinite(wave)))
-    if bad:
+    if not np.isfinite(wave).all():  # one pass; counting the bad samples is for the message only
+        bad = int(np.count_nonzero(~np.isfinite(wave)))
         raise AudioDecodeError("non_finite", f"audio has {bad} NaN/inf samples")
     return wave, rate
 
 
-def decode_audio_blob(blob: bytes, sample_rate: object) -> tuple[np.ndarray, int]:
+def decode_audio_blob(blob: bytes, sample_rate: object, *, copy: bool = True) -> tuple[np.ndarray, int]:
     """Decode one ``audio_waveform`` blob.
 
     Args:
         blob: raw float32 LE PCM or an encoded WAV/FLAC/OGG file (bytes or any buffer,
             e.g. a zero-copy ``pyarrow.Buffer``).
         sample_rate: the row's ``audio_sample_rate`` (used for raw PCM only).
+        copy: return raw PCM as a writable copy; ``False`` returns a read-only (possibly
+            unaligned) view of ``blob`` itself, for a caller that copies it once into its own buffer.
 
     Returns:
         ``([S] float32 mono, sample_rate)``.
@@ -147,7 +149,8 @@ def decode_audio_blob(blob: bytes, sample_rate: object) -> tuple[np.ndarray, int
             raise AudioDecodeError(
                 "corrupt", f"raw float32 PCM blob has {len(blob)} bytes, not a multiple of 4 (and no known file header)"
             )
-        wave = np.frombuffer(blob, dtype="<f4").astype(np.float32)  # a writable copy
+        wave = np.frombuffer(blob, dtype="<f4")
+        wave = wave.astype(np.float32) if copy else wave
     return check_waveform(wave, rate)
 
 

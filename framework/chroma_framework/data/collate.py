@@ -7,11 +7,47 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import torch
+from torch import Tensor
 
 from chroma.contracts import AudioBatch, TextBatch
 from chroma.modality import MODALITIES
 from chroma_framework.midi.collate import events_to_batch
+
+
+def audio_rows(batch_size: int, num_samples: int) -> Tensor:
+    """An uninitialised ``[batch_size, num_samples]`` float32 tensor for a batch's waveforms.
+
+    In a DataLoader worker it lives in shared memory (as torch's default collate allocates its
+    batches), so handing the batch to the main process does not copy it again. Otherwise it is
+    allocated from Arrow's memory pool, which recycles the pages of freed batches as it does those
+    of the row groups read before them: a fresh allocation of tens of MB per batch would fault in
+    every page (about as much CPU as reading the row group).
+    """
+    numel = batch_size * num_samples
+    if torch.utils.data.get_worker_info() is not None:
+        proto = torch.empty(0, dtype=torch.float32)
+        storage = proto._typed_storage()._new_shared(numel, device=proto.device)
+        return proto.new(storage).resize_(batch_size, num_samples)
+    if numel == 0:
+        return torch.empty(batch_size, num_samples, dtype=torch.float32)
+    buffer = pa.allocate_buffer(numel * 4)  # the tensor keeps the buffer alive
+    return torch.frombuffer(buffer, dtype=torch.float32).view(batch_size, num_samples)
+
+
+class SegmentItems(list[dict[str, Any]]):
+    """The items of one ``SegmentDataset.__getitems__`` call, their waveforms written into one batch tensor.
+
+    Args:
+        items: the item dicts; item ``k``'s ``audio`` tensor (when present) is row ``k`` of ``rows``.
+        rows: ``[len(items), num_samples]`` float32, or ``None`` (audio not loaded). The rows of
+            items without audio are not initialised; :class:`SegmentCollator` zeroes them.
+    """
+
+    def __init__(self, items: Sequence[dict[str, Any]], rows: Tensor | None) -> None:
+        super().__init__(items)
+        self.rows = rows
 
 
 @dataclass(frozen=True)
@@ -48,10 +84,8 @@ class SegmentCollator:
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         b = len(items)
-        mask = torch.zeros(b, len(MODALITIES), dtype=torch.bool)
-        for row, item in enumerate(items):
-            for col, modality in enumerate(MODALITIES):
-                mask[row, col] = modality in item["absent"] and item["absent"][modality] is None
+        present = [[m in item["absent"] and item["absent"][m] is None for m in MODALITIES] for item in items]
+        mask = torch.tensor(present, dtype=torch.bool).reshape(b, len(MODALITIES))
 
         embeddings = None
         if self.text_dim is not None:
@@ -62,15 +96,7 @@ class SegmentCollator:
             embeddings = torch.from_numpy(emb)
         text = TextBatch(texts=[item["text"] for item in items], embeddings=embeddings)
 
-        # Items already hold exactly num_samples (AudioPreprocessor pads/truncates); fill in place.
-        waveform = torch.zeros(b, self.num_samples, dtype=torch.float32)
-        lengths = torch.zeros(b, dtype=torch.int64)
-        for row, item in enumerate(items):
-            if item["audio"] is not None:
-                wave, length = item["audio"]
-                waveform[row, : wave.shape[0]] = wave[: self.num_samples]
-                lengths[row] = min(int(length), self.num_samples)
-        audio = AudioBatch(waveform, lengths, self.sample_rate)
+        audio = AudioBatch(*self._waveforms(items), self.sample_rate)
 
         midi, _ = events_to_batch([item["midi"] for item in items], self.midi_duration, self.max_events)
 
@@ -90,3 +116,38 @@ class SegmentCollator:
                 h: torch.from_numpy(np.stack([item["soft_label"][h] for item in items])) for h in self.soft_heads
             }
         return batch
+
+    def _waveforms(self, items: Sequence[dict[str, Any]]) -> tuple[Tensor, Tensor]:
+        """``(waveform [B, num_samples], lengths [B])``, zeros where audio is absent.
+
+        Items from one ``__getitems__`` call already hold their waveforms as the rows of one
+        tensor (:class:`SegmentItems`): that tensor is the batch, no row is copied. Other items
+        (e.g. a list of ``dataset[i]``) are copied row by row.
+        """
+        b, width = len(items), self.num_samples
+        counts = [0 if it["audio"] is None else min(int(it["audio"][1]), width) for it in items]
+        lengths = torch.tensor(counts, dtype=torch.int64)
+        rows = items.rows if isinstance(items, SegmentItems) else None
+        if rows is not None and _rows_hold(rows, items, width):
+            for row, item in enumerate(items):
+                if item["audio"] is None:
+                    rows[row].zero_()
+            return rows, lengths
+        # Items hold exactly num_samples (AudioPreprocessor pads/truncates); fill in place.
+        waveform = torch.zeros(b, width, dtype=torch.float32)
+        for row, item in enumerate(items):
+            if item["audio"] is not None:
+                wave = item["audio"][0]
+                waveform[row, : wave.shape[0]] = wave[:width]
+        return waveform, lengths
+
+
+def _rows_hold(rows: Tensor, items: Sequence[dict[str, Any]], width: int) -> bool:
+    """Whether ``rows`` is ``[len(items), width]`` float32 and item ``k``'s waveform is its row ``k``."""
+    if tuple(rows.shape) != (len(items), width) or rows.dtype != torch.float32 or not rows.is_contiguous():
+        return False
+    start, step = rows.data_ptr(), width * rows.element_size()
+    return all(
+        it["audio"] is None or (it["audio"][0].data_ptr() == start + k * step and it["audio"][0].shape == (width,))
+        for k, it in enumerate(items)
+    )

@@ -37,7 +37,7 @@ from chroma_framework.data.audio_decode import (
     decode_audio_blob,
     load_audio_file,
 )
-from chroma_framework.data.collate import SegmentCollator
+from chroma_framework.data.collate import SegmentCollator, SegmentItems, audio_rows
 from chroma_framework.data.labels import LabelSet, encode_labels, label_columns
 from chroma_framework.data.lyrics import (
     LyricVectors,
@@ -59,6 +59,8 @@ from chroma_framework.midi.pipeline import MidiPreprocessor
 DEFAULT_SAMPLE_RATE = 44_100
 #: Key of a segment's transcribed MIDI bytes in its media row (never a parquet column name: it has a space).
 TRANSCRIBED_KEY = "transcribed midi"
+#: Key of the batch-tensor row a segment's audio is decoded into, in its media row (also never a column name).
+AUDIO_ROW_KEY = "audio row"
 
 
 class SegmentDataset(Dataset):
@@ -235,8 +237,12 @@ class SegmentDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.__getitems__([index])[0]
 
-    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, Any]]:
-        """Load several items, reading each media row group once."""
+    def __getitems__(self, indices: Sequence[int]) -> SegmentItems:
+        """Load several items, reading each media row group once.
+
+        Their waveforms are decoded straight into the rows of one ``[len(indices), num_samples]``
+        tensor, which :attr:`collate` then takes as the batch without copying.
+        """
         indices = [int(i) for i in indices]
         ids = [self.segment_ids[i] for i in indices]
         media = self.media.rows(ids) if self.media is not None else {}
@@ -244,7 +250,11 @@ class SegmentDataset(Dataset):
             allowed = [sid for i, sid in zip(indices, ids) if self._transcribed_allowed[i]]
             for sid, blob in self.transcribed.midi(allowed).items():
                 media[sid] = {**media.get(sid, {}), TRANSCRIBED_KEY: blob}
-        return [self._item(i, media.get(sid, {})) for i, sid in zip(indices, ids)]
+        rows = audio_rows(len(indices), self.audio.num_samples) if "audio" in self.modalities else None
+        if rows is not None:
+            for sid, row in zip(ids, rows):
+                media[sid] = {**media.get(sid, {}), AUDIO_ROW_KEY: row}
+        return SegmentItems([self._item(i, media.get(sid, {})) for i, sid in zip(indices, ids)], rows)
 
     def _item(self, i: int, media: Mapping[str, Any]) -> dict[str, Any]:
         sid = self.segment_ids[i]
@@ -260,7 +270,7 @@ class SegmentDataset(Dataset):
         if "text" in self.modalities:
             absent["text"] = self._load_text(i, item)
         if "audio" in self.modalities:
-            absent["audio"] = self._load_audio(i, sid, media, item)
+            absent["audio"] = self._load_audio(i, media, item)
         if "midi" in self.modalities:
             absent["midi"] = self._load_midi(i, sid, media, item)
         item["absent"] = absent
@@ -286,12 +296,14 @@ class SegmentDataset(Dataset):
             item["text_embedding"] = None
         return reason
 
-    def decoded_audio(self, i: int, media: Mapping[str, Any]) -> tuple[np.ndarray, int]:
-        """The ``i``-th segment's audio as stored: ``([S] float32 mono, sample rate)``.
+    def decoded_audio(self, i: int, media: Mapping[str, Any], *, copy: bool = True) -> tuple[np.ndarray, int]:
+        """The ``i``-th segment's audio as stored: ``([S] float32 mono, sample rate)``, checked.
 
         Args:
             i: dataset index.
             media: its media row (``self.media.rows([segment_id])[segment_id]``; ``{}`` when it has none).
+            copy: ``False`` returns raw PCM as a read-only view of the media buffer
+                (:func:`~chroma_framework.data.audio_decode.decode_audio_blob`).
 
         Raises:
             AudioDecodeError: no audio (``not_available``), or audio that cannot be used (the reason).
@@ -302,15 +314,20 @@ class SegmentDataset(Dataset):
         blob = media.get(cols.audio_waveform)
         path = self._audio_file[i] if self._audio_file is not None else None
         if blob is not None:
-            return decode_audio_blob(blob, media.get(cols.audio_sample_rate))
+            return decode_audio_blob(blob, media.get(cols.audio_sample_rate), copy=copy)
         if path:
             return load_audio_file(resolve(self.config.data, path))
         raise AudioDecodeError("not_available", "no audio blob or file")
 
-    def _load_audio(self, i: int, sid: str, media: Mapping[str, Any], item: dict[str, Any]) -> str | None:
+    def _load_audio(self, i: int, media: Mapping[str, Any], item: dict[str, Any]) -> str | None:
+        """Decode, check and fit the audio (into its batch row, ``media[AUDIO_ROW_KEY]``, when given).
+
+        Returns the absence reason, or ``None``.
+        """
         try:
-            wave, rate = self.decoded_audio(i, media)
-            item["audio"] = self.audio(wave, rate, train=self.train, rng=self._rng(i, 1) if self.train else None)
+            wave, rate = self.decoded_audio(i, media, copy=False)
+            rng = self._rng(i, 1) if self.train else None
+            item["audio"] = self.audio.fit(wave, rate, train=self.train, rng=rng, out=media.get(AUDIO_ROW_KEY))
         except AudioDecodeError as exc:
             return exc.reason
         except ValueError:
