@@ -1,9 +1,11 @@
 """Start-up cost of ``chroma`` commands: wall and CPU seconds per command, and the heaviest imports.
 
-    python benchmarks/cli_startup.py [--runs 5] [--config configs/default.yaml]
+    python benchmarks/cli_startup.py [--runs 5] [--config configs/default.yaml --config demo ...]
 
 Each command runs in a fresh interpreter (median of ``--runs``, interleaved): importing
-``chroma_framework.cli`` (the floor), ``chroma plugins``, ``chroma config validate CONFIG``.
+``chroma_framework.cli`` (the floor), ``chroma plugins``, ``chroma config validate CONFIG`` for each
+``--config`` (default: ``configs/default.yaml`` and ``demo``, the config ``chroma demo`` writes, made in a
+temporary directory without building the demo data; left out when chroma-demo is not installed).
 Then one ``python -X importtime`` run of each prints the top-level packages that cost the most
 cumulative import time, and whether numpy / torch / torch._dynamo / chroma_demo were imported.
 Also measured: the CPU seconds of building the first ``torch.optim.AdamW`` (which imports
@@ -20,6 +22,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,24 +66,48 @@ def _imports(argv: list[str]) -> tuple[list[tuple[float, str]], set[str]]:
     return sorted(top, reverse=True), seen
 
 
+def _demo_config(directory: Path) -> Path | None:
+    """The config ``chroma demo`` writes (its data set not built), or ``None`` without chroma-demo."""
+    try:
+        from chroma_demo.build import DemoDataset, DemoParams
+        from chroma_demo.config import write_demo_config
+    except ImportError:
+        return None
+    dataset = DemoDataset(root=directory, params=DemoParams(), summary={}, reused=False)
+    return write_demo_config(dataset, directory / "demo.yaml", directory / "run")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--config", default="configs/default.yaml")
+    parser.add_argument("--config", action="append", help="a YAML config, or 'demo' (repeatable)")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="chroma-startup-") as tmp:
+        configs: dict[str, str] = {}
+        for name in args.config or ["configs/default.yaml", "demo"]:
+            path = _demo_config(Path(tmp)) if name == "demo" else name
+            if path is None:
+                print("chroma-demo is not installed: its config is left out")
+            else:
+                configs[name] = str(path)
+        _measure(args.runs, configs)
+
+
+def _measure(runs: int, configs: dict[str, str]) -> None:
+    """Print the figures of the floor, ``chroma plugins`` and ``chroma config validate`` of each ``{label: path}``."""
     commands = {
         "import chroma_framework.cli (floor)": [sys.executable, "-c", "import chroma_framework.cli"],
         "chroma plugins": [*CHROMA, "plugins"],
-        f"chroma config validate {args.config}": [*CHROMA, "config", "validate", args.config],
+        **{f"chroma config validate {label}": [*CHROMA, "config", "validate", c] for label, c in configs.items()},
     }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-    for _ in range(args.runs):
+    for _ in range(runs):
         for name, argv in commands.items():
             times[name].append(_timed(argv))
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; median of {args.runs} interleaved runs")
-    for name, runs in times.items():
-        wall = statistics.median(w for w, _ in runs)
-        cpu = statistics.median(c for _, c in runs)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; median of {runs} interleaved runs")
+    for name, samples in times.items():
+        wall = statistics.median(w for w, _ in samples)
+        cpu = statistics.median(c for _, c in samples)
         verdict = "" if name.endswith("(floor)") else f"  (target < 1 s: {'ok' if wall < 1.0 else 'MISSED'})"
         print(f"{name:48s} wall {wall:6.3f} s   CPU {cpu:6.3f} s{verdict}")
     for name, argv in commands.items():
@@ -91,8 +118,8 @@ def main() -> None:
         out = subprocess.run(
             [sys.executable, "-c", ADAMW.format(options=options)], capture_output=True, text=True, check=True
         )
-        cpu, dynamo = out.stdout.split()
-        print(f"first AdamW(lr=1e-3{options}): {float(cpu):.3f} CPU s, imports torch._dynamo: {dynamo}")
+        seconds, dynamo = out.stdout.split()
+        print(f"first AdamW(lr=1e-3{options}): {float(seconds):.3f} CPU s, imports torch._dynamo: {dynamo}")
 
 
 if __name__ == "__main__":
