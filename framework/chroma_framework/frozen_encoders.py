@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from chroma.capabilities import is_random_init
 from chroma.contracts import Encoder
 from chroma.errors import ConfigError
 from chroma.plugins.errors import PluginError
@@ -117,7 +118,7 @@ def mismatch_cause(
         )
     if rebuilt.weights_error is not None:
         return f"the random-init weights they were computed with do not fit the encoder now ({rebuilt.weights_error})"
-    random_init = not rebuilt.encoder.fingerprint_extra() and any(p.numel() for p in rebuilt.encoder.parameters())
+    random_init = is_random_init(rebuilt.encoder)
     if random_init and not rebuilt.weights_loaded:
         return (
             f"the encoder is random-init and its frozen weights were not saved with {saved_with} "

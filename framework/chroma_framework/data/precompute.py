@@ -63,7 +63,6 @@ from chroma_framework.data.precompute_chunks import BuildEncoder, ChunkResult, C
 from chroma_framework.data.precompute_engines import Engine, PrecomputeJob
 from chroma_framework.data.precompute_inputs import DigestedDataset, data_identities, input_column, row_digests
 from chroma_framework.data.random_frozen import random_frozen_message
-from chroma_framework.data.random_frozen import random_frozen_warnings as random_frozen_warnings  # re-exported
 from chroma_framework.data.report import DataReport
 from chroma_framework.encoder_weights import save_encoder_weights
 from chroma_framework.threads import resolve_threads

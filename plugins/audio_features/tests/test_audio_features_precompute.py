@@ -9,7 +9,8 @@ from chroma_audio_features.plugin import AudioFeaturesConfig
 from chroma import AUDIO
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.embeddings import read_embeddings
-from chroma_framework.data.precompute import random_frozen_warnings, run_precompute
+from chroma_framework.data.precompute import run_precompute
+from chroma_framework.data.random_frozen import random_frozen_warnings
 from chroma_framework.data.synthetic import write_synthetic
 
 OPTIONS = {"sample_rate": 8000, "n_fft": 256, "hop_length": 64, "n_mels": 32, "n_mfcc": 8, "contrast_bands": 3}

@@ -9,7 +9,8 @@ from chroma_midi_features.plugin import MidiFeaturesConfig
 from chroma import MIDI
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.embeddings import read_embeddings
-from chroma_framework.data.precompute import random_frozen_warnings, run_precompute
+from chroma_framework.data.precompute import run_precompute
+from chroma_framework.data.random_frozen import random_frozen_warnings
 from chroma_framework.data.synthetic import write_synthetic
 
 
