@@ -135,14 +135,15 @@ class MediaReader:
         """``{column: [value per row]}`` of row group ``rg`` (read once, then served from the LRU)."""
         values = self._cache.get(rg)
         if values is None:
+            # evict before reading: the evicted group's memory is then reused for this one
+            while len(self._cache) >= self.cache_row_groups:
+                self._cache.popitem(last=False)
             try:
                 table = self._file().read_row_group(rg, columns=self.columns, use_threads=False)
             except (pa.ArrowException, OSError) as exc:
                 raise DataError(f"media parquet {self.path}: cannot read row group {rg}: {exc}") from None
             values = {c: column_values(table.column(c)) for c in self.columns}
             self._cache[rg] = values
-            while len(self._cache) > self.cache_row_groups:
-                self._cache.popitem(last=False)
         else:
             self._cache.move_to_end(rg)
         return values

@@ -16,7 +16,7 @@ import torch
 from chroma.dsp.resampling import resample
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data import dataset as dataset_module
-from chroma_framework.data.audio_decode import decode_audio_blob
+from chroma_framework.data.audio_decode import decode_audio_blob, mono_mix
 from chroma_framework.data.collate import SegmentItems
 from chroma_framework.data.dataset import SegmentDataset, make_loader
 from chroma_framework.data.media import column_values
@@ -190,3 +190,12 @@ def test_raw_pcm_view_is_read_only_and_shares_the_blob() -> None:
     copy, _ = decode_audio_blob(blob, TARGET)
     assert not view.flags.writeable and view.ctypes.data == blob.address
     assert copy.flags.writeable and copy.tobytes() == view.tobytes()
+
+
+@pytest.mark.parametrize("channels", range(1, 10))
+def test_mono_mix_is_numpys_mean_byte_for_byte(channels: int) -> None:
+    rng = np.random.default_rng(channels)
+    frames = (rng.standard_normal((5001, channels)) * rng.choice([1e-4, 1.0, 3e3], (5001, channels))).astype(np.float32)
+    frames[::5, 0] = -0.0
+    frames[::11] = 0.0
+    assert mono_mix(frames).tobytes() == frames.mean(axis=1, dtype=np.float32).tobytes()
