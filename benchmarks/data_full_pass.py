@@ -6,18 +6,28 @@ plain pyarrow read of the same rows and columns, and peak memory against the fil
 Generates the data under a new directory in /tmp (or ``--dir``): a small synthetic dataset of
 10 s segments, its rows replicated under new segment ids and written row group by row group until
 the media file reaches ``--gib``; a generated directory is deleted at the end unless ``--keep``.
-Each measurement runs in a fresh subprocess so its peak RSS is its own, and is timed in wall and
-CPU seconds (the CPU figure, children included, is the stable one on a shared machine):
+Each measurement runs in a fresh subprocess so its peak RSS is its own, and its pass (from after
+the imports to the last row) is timed in wall and CPU seconds (the CPU figure, DataLoader workers
+included, is the stable one on a shared machine); the CPU of interpreter start-up and imports is
+printed apart:
 
 * plain pyarrow: ``read_row_group`` of every row group, the media columns the loader needs;
 * the media reader: :class:`~chroma_framework.data.media.MediaReader` built (its id index) and
   every segment's row fetched in media order, 16 at a time (what precompute and the input cache
   build read through);
+* the decode floor: the plain read plus only the work no loader can skip, timed apart: decoding
+  the encoded audio (WAV/FLAC/OGG blobs and the files on disk), resampling what is not at
+  44.1 kHz, parsing the MIDI; raw PCM at the target rate needs nothing but one copy into the batch;
 * the loader: ``SegmentDataset`` + ``make_loader`` (audio decode, MIDI parse, collate), with
   ``--workers`` DataLoader processes, with glibc's default malloc and with the mmap threshold pinned
   by :func:`chroma_framework.data.memory.fix_mmap_threshold` (as the CLI does).
 
-Targets: the reader within 1.5x the plain read; peak RSS < 1.5 GiB and < 1/4 of the media file.
+Peak RSS is the measuring process's own high-water mark (``VmHWM``; ``ru_maxrss`` would start at
+this driver's RSS, which a child inherits through fork and exec), and, with workers, the largest
+worker's ``ru_maxrss``.
+
+Targets: the reader and the loader within 1.5x the plain read; peak RSS < 1.5 GiB and < 1/4 of the
+media file.
 """
 
 from __future__ import annotations
@@ -69,26 +79,74 @@ def _rows_read(directory: Path) -> dict:
     """Plain pyarrow: every row group's media columns."""
     import pyarrow.parquet as pq
 
-    start, n, nbytes = time.perf_counter(), 0, 0
+    start, cpu, n, nbytes = time.perf_counter(), _cpu(), 0, 0
     pf = pq.ParquetFile(directory / "training_segments_media.parquet")
     for rg in range(pf.num_row_groups):
         t = pf.read_row_group(rg, columns=MEDIA_COLUMNS)
         nbytes += t.nbytes
         n += t.num_rows
-    return {"seconds": time.perf_counter() - start, "segments": n, "bytes": nbytes}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu, "segments": n, "bytes": nbytes}
 
 
 def _reader_pass(directory: Path) -> dict:
     """The media reader: its id index, then every segment's row in media order, 16 at a time."""
     from chroma_framework.data.media import MediaReader
 
-    start, nbytes = time.perf_counter(), 0
+    start, cpu, nbytes = time.perf_counter(), _cpu(), 0
     reader = MediaReader(directory / "training_segments_media.parquet", "segment_id", MEDIA_COLUMNS)
     ids = sorted(reader.index, key=reader.index.__getitem__)
     for lo in range(0, len(ids), 16):
         for row in reader.rows(ids[lo : lo + 16]).values():
             nbytes += sum(v.size for v in (row["audio_waveform"], row["midi_binary"]) if v is not None)
-    return {"seconds": time.perf_counter() - start, "segments": len(ids), "bytes": nbytes}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _cpu() - cpu, "segments": len(ids), "bytes": nbytes}
+
+
+def _decode_floor(directory: Path) -> dict:
+    """The plain read plus the decode work no loader can skip (``decode_seconds``: its CPU time alone)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    import torch
+
+    from chroma.dsp.resampling import resample
+    from chroma_framework.data.audio_decode import AudioDecodeError, blob_format, decode_audio_blob, load_audio_file
+    from chroma_framework.data.media import column_values
+    from chroma_framework.midi.errors import MidiParseError
+    from chroma_framework.midi.parse import parse_midi
+
+    torch.set_num_threads(1)
+    meta = pq.read_table(directory / "training_segments_metadata.parquet", columns=["segment_id", "segment_audio_file"])
+    files = dict(zip(meta.column(0).to_pylist(), meta.column(1).to_pylist(), strict=True))
+    start, cpu, n, decode = time.perf_counter(), _cpu(), 0, 0.0
+    pf = pq.ParquetFile(directory / "training_segments_media.parquet")
+    for rg in range(pf.num_row_groups):
+        t = pf.read_row_group(rg, columns=["segment_id", *MEDIA_COLUMNS])
+        values = [column_values(t.column(c)) for c in t.column_names]
+        for sid, blob, rate, midi in zip(*values, strict=True):
+            n += 1
+            clock = time.process_time()
+            try:
+                if blob is None and files[sid]:
+                    wave, rate = load_audio_file(directory / files[sid])
+                elif blob is not None and blob_format(blob) != "pcm_f32le":
+                    wave, rate = decode_audio_blob(blob, rate)
+                else:  # raw PCM: decoded only to be resampled
+                    wave = np.frombuffer(blob, dtype="<f4").copy() if blob is not None and rate != 44100 else None
+                if wave is not None and 1_000 <= rate <= 384_000 and rate != 44100:
+                    resample(torch.from_numpy(wave), rate, 44100)
+            except AudioDecodeError:
+                pass
+            try:
+                if midi is not None:
+                    parse_midi(bytes(midi), start=0.0, end=10.0)
+            except MidiParseError:
+                pass
+            decode += time.process_time() - clock
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": _cpu() - cpu,
+        "segments": n,
+        "decode_seconds": decode,
+    }
 
 
 def _largest_row_group_bytes(path: Path) -> int:
@@ -122,12 +180,19 @@ def _chroma_pass(directory: Path, workers: int, pinned: bool) -> dict:
     torch.set_num_threads(1)
     if pinned:  # as chroma precompute / chroma data inspect do
         fix_mmap_threshold()
-    start = time.perf_counter()
+    start, cpu, faults = time.perf_counter(), _cpu(), _minor_faults()
     ds = SegmentDataset(cfg)
     report = DataReport()
     for batch in make_loader(ds, batch_size=16, num_workers=workers):
         report.add_batch(batch["segment_id"], batch["absent"])
-    return {"seconds": time.perf_counter() - start, "segments": report.segments, "present": report.present}
+    seconds, cpu, faults = time.perf_counter() - start, _cpu() - cpu, _minor_faults() - faults
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "minor_faults": faults,
+        "segments": report.segments,
+        "present": report.present,
+    }
 
 
 def _measure(kind: str, directory: Path, workers: int) -> dict:
@@ -140,9 +205,20 @@ def _measure(kind: str, directory: Path, workers: int) -> dict:
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    # the subprocess and its DataLoader workers: user + system CPU seconds
-    result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # the whole subprocess (interpreter start and imports included) and its DataLoader workers
+    result["process_cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
+
+
+def _minor_faults() -> int:
+    """Minor page faults of this process and its reaped children (each a fresh page mapped and zeroed)."""
+    return sum(resource.getrusage(who).ru_minflt for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its reaped children (DataLoader workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -151,17 +227,20 @@ def main() -> None:
     parser.add_argument("--gib", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes of the loader pass")
     parser.add_argument("--keep", action="store_true", help="keep the generated directory")
-    parser.add_argument("--measure", choices=["pyarrow", "reader", "chroma", "chroma-pinned"], help=argparse.SUPPRESS)
+    kinds = ["pyarrow", "reader", "floor", "chroma", "chroma-pinned"]
+    parser.add_argument("--measure", choices=kinds, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         if args.measure == "pyarrow":
             result = _rows_read(args.dir)
         elif args.measure == "reader":
             result = _reader_pass(args.dir)
+        elif args.measure == "floor":
+            result = _decode_floor(args.dir)
         else:
             result = _chroma_pass(args.dir, args.workers, pinned=args.measure == "chroma-pinned")
-        # ru_maxrss is KiB on Linux; children (DataLoader workers) are counted separately.
-        result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        # children (DataLoader workers) are counted separately; ru_maxrss is KiB on Linux.
+        result["peak_rss_bytes"] = _own_peak_rss()
         result["peak_rss_children_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         print(json.dumps(result))
         return
@@ -186,6 +265,7 @@ def _run(args: argparse.Namespace, directory: Path) -> None:
     _measure("pyarrow", directory, 0)
     plain = _measure("pyarrow", directory, 0)
     reader = _measure("reader", directory, 0)
+    floor = _measure("floor", directory, 0)
     ours = _measure("chroma", directory, args.workers)
     # glibc's dynamic mmap threshold lets freed ~28 MB batch tensors fragment the heap;
     # the CLI pins it (chroma_framework.data.memory), returning them to the OS at once.
@@ -199,6 +279,7 @@ def _run(args: argparse.Namespace, directory: Path) -> None:
     for label, r in (
         ("plain pyarrow read_row_group (media columns)", plain),
         ("media reader (index + every row, zero-copy)", reader),
+        ("decode floor: read + decode/resample/MIDI only", floor),
         ("loader: decode + MIDI parse + collate", ours),
         ("loader, mmap threshold pinned (as the CLI)", tuned),
     ):
@@ -206,11 +287,29 @@ def _run(args: argparse.Namespace, directory: Path) -> None:
             f"{label:48s} wall {r['seconds']:7.1f} s  CPU {r['cpu_seconds']:7.1f} s  "
             f"({r['segments'] / r['seconds']:.0f} segments/s)  peak RSS {_peak(r) / 2**20:.0f} MiB"
         )
+    print(
+        f"minor page faults in the loader's pass: {ours['minor_faults']} with the default allocators, "
+        f"{tuned['minor_faults']} with the mmap threshold pinned (Arrow on glibc: every large buffer a fresh mapping)"
+    )
+    startup = {k: r["process_cpu_seconds"] - r["cpu_seconds"] for k, r in (("plain", plain), ("loader", ours))}
+    print(
+        f"start-up and imports (not in the figures above): CPU {startup['plain']:.1f} s for the plain read's process, "
+        f"{startup['loader']:.1f} s for the loader's"
+    )
+    print(
+        f"of the decode floor's CPU, {floor['decode_seconds']:.1f} s is decoding encoded audio, resampling and "
+        f"parsing MIDI (no loader can skip it: {floor['decode_seconds'] / plain['cpu_seconds']:.2f}x the plain read)"
+    )
     for label, r in (("media reader", reader), ("loader", ours), ("loader, pinned", tuned)):
         cpu_ratio = r["cpu_seconds"] / plain["cpu_seconds"]
         print(
             f"ratio {label} / plain pyarrow: wall {r['seconds'] / plain['seconds']:.2f}x, CPU {cpu_ratio:.2f}x "
             f"(target <= 1.5x: {'ok' if cpu_ratio <= 1.5 else 'MISSED'})"
+        )
+    for label, r in (("loader", ours), ("loader, pinned", tuned)):
+        print(
+            f"ratio {label} / decode floor: wall {r['seconds'] / floor['seconds']:.2f}x, "
+            f"CPU {r['cpu_seconds'] / floor['cpu_seconds']:.2f}x (what the loader adds beyond unavoidable work)"
         )
     for label, r in (("media reader", reader), ("loader, default malloc", ours), ("loader, pinned", tuned)):
         value = _peak(r)
@@ -219,6 +318,17 @@ def _run(args: argparse.Namespace, directory: Path) -> None:
             f"(targets: < 1536 MiB: {'ok' if value < 1.5 * 2**30 else 'MISSED'}, "
             f"< 0.25: {'ok' if value < size / 4 else 'MISSED'})"
         )
+
+
+def _own_peak_rss() -> int:
+    """This process's peak RSS in bytes: ``VmHWM`` (its own memory since exec), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _peak(result: dict) -> int:
