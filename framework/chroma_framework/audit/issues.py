@@ -21,7 +21,8 @@ class LabelIssue:
         head: the label column.
         given_label: the label in the metadata.
         suggested_label: the class the out-of-fold model finds most likely.
-        self_confidence: out-of-fold probability of ``given_label`` (low: likely wrong); the ranking key.
+        quality: cleanlab's label quality score of the row (``rank_by``; low: likely wrong); the ranking key.
+        self_confidence: out-of-fold probability of ``given_label``.
         suggested_confidence: out-of-fold probability of ``suggested_label``.
         fold: the fold whose model scored the segment.
     """
@@ -30,17 +31,36 @@ class LabelIssue:
     head: str
     given_label: str
     suggested_label: str
+    quality: float
     self_confidence: float
     suggested_confidence: float
     fold: int
 
 
-def find_issues(oof: OutOfFold) -> list[LabelIssue]:
-    """Every label issue cleanlab's ``find_label_issues`` finds in any head, ranked.
+def quality_scores(
+    labels: np.ndarray, probabilities: np.ndarray, rank_by: str = "self_confidence", adjust_pred_probs: bool = False
+) -> np.ndarray:
+    """``[N]`` cleanlab's label quality score of each row (``[N]`` labels, ``[N, C]`` out-of-fold probabilities);
+    lower is more likely mislabelled."""
+    from cleanlab.rank import get_label_quality_scores
 
-    Issues are ordered by ``self_confidence`` ascending (the least believable label first), across
-    heads; within one head this is cleanlab's own ``self_confidence`` ranking. A head with fewer than
-    two classes is skipped (nothing to confuse), with a warning.
+    return np.asarray(
+        get_label_quality_scores(labels, probabilities, method=rank_by, adjust_pred_probs=adjust_pred_probs),
+        dtype=np.float64,
+    )
+
+
+def find_issues(
+    oof: OutOfFold,
+    rank_by: str = "self_confidence",
+    adjust_pred_probs: bool = False,
+    filter_by: str = "prune_by_noise_rate",
+) -> list[LabelIssue]:
+    """Every label issue cleanlab's ``find_label_issues`` (``filter_by``) finds in any head, ranked.
+
+    Issues are ordered by their label quality score ``rank_by`` (:func:`quality_scores`) ascending,
+    the least believable label first, across heads. A head with fewer than two classes is skipped
+    (nothing to confuse), with a warning.
     """
     from cleanlab.filter import find_label_issues
 
@@ -50,21 +70,23 @@ def find_issues(oof: OutOfFold) -> list[LabelIssue]:
             logger.warning("label audit: head %r has one class (%s); nothing to check", head, classes[0])
             continue
         labels, probs = oof.labels[head], oof.probabilities[head]
-        ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+        flagged = np.flatnonzero(find_label_issues(labels, probs, filter_by=filter_by))
+        quality = quality_scores(labels, probs, rank_by, adjust_pred_probs)
         suggested = probs.argmax(axis=1)
-        for row in np.asarray(ranked, dtype=np.int64):
+        for row in flagged:
             issues.append(
                 LabelIssue(
                     segment_id=oof.segment_ids[row],
                     head=head,
                     given_label=classes[labels[row]],
                     suggested_label=classes[suggested[row]],
+                    quality=float(quality[row]),
                     self_confidence=float(probs[row, labels[row]]),
                     suggested_confidence=float(probs[row, suggested[row]]),
                     fold=int(oof.folds[row]),
                 )
             )
-    return sorted(issues, key=lambda i: i.self_confidence)
+    return sorted(issues, key=lambda i: i.quality)
 
 
 def recall_in_top(issues: list[LabelIssue], head: str, flipped: set[str], n_rows: int, share: float = 0.1) -> float:

@@ -9,12 +9,17 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chroma_framework.atomic import atomic_write
 from chroma_framework.audit.beat_grid import GridCheck, OffGridCue
 from chroma_framework.audit.issues import LabelIssue
-from chroma_framework.audit.out_of_fold import OutOfFold
+from chroma_framework.audit.out_of_fold import OutOfFold, out_of_fold_arrays
 
 ISSUES_CSV = "label_issues.csv"
+#: The out-of-fold probabilities and every source of evidence (:func:`~chroma_framework.audit.out_of_fold.
+#: load_out_of_fold` reads it), to compare rankings without retraining.
+OUT_OF_FOLD_NPZ = "out_of_fold.npz"
 OFF_GRID_CSV = "off_grid_cues.csv"
 REPORT_MD = "label_audit.md"
 
@@ -68,15 +73,22 @@ def _cue_rows(cues: Sequence[OffGridCue]) -> tuple[list[str], list[tuple[Any, ..
 
 
 def summary_lines(audit: LabelAudit) -> list[str]:
-    """Per head: segments, classes, out-of-fold accuracy and issues found; then the pre-filter's counts."""
+    """Per head: segments, classes, out-of-fold accuracy (of each source, on the rows it covers, when there are
+    several) and issues found; then the pre-filter's counts."""
     oof = audit.oof
     folds = int(oof.folds.max()) + 1
     lines = [f"{len(oof)} segments, {folds} folds"]
     for head, classes in oof.classes.items():
         found = sum(1 for i in audit.issues if i.head == head)
+        per_source = ", ".join(
+            f"{name} {float((p[head].argmax(axis=1) == oof.labels[head])[oof.covered[name]].mean()):.3f}"
+            for name, p in oof.sources.items()
+            if oof.covered[name].any()
+        )
         lines.append(
-            f"{head}: {len(classes)} classes, out-of-fold accuracy {oof.accuracy(head):.3f}, "
-            f"{found} likely mislabelled ({found / len(oof):.1%})"
+            f"{head}: {len(classes)} classes, out-of-fold accuracy {oof.accuracy(head):.3f}"
+            + (f" ({per_source})" if len(oof.sources) > 1 else "")
+            + f", {found} likely mislabelled ({found / len(oof):.1%})"
         )
     grid = audit.grid
     if grid.skipped:
@@ -90,7 +102,8 @@ def summary_lines(audit: LabelAudit) -> list[str]:
 
 
 def write_audit(audit: LabelAudit, out_dir: str | Path, top: int = 50) -> list[Path]:
-    """Write :data:`ISSUES_CSV`, :data:`OFF_GRID_CSV` (when the pre-filter ran) and :data:`REPORT_MD`.
+    """Write :data:`ISSUES_CSV`, :data:`OFF_GRID_CSV` (when the pre-filter ran), :data:`REPORT_MD` and
+    :data:`OUT_OF_FOLD_NPZ`.
 
     Args:
         audit: what to write.
@@ -119,4 +132,13 @@ def write_audit(audit: LabelAudit, out_dir: str | Path, top: int = 50) -> list[P
         md += ["", f"## Cue points off the beat grid by more than {audit.tolerance_ms:g} ms", ""]
         md += [*_markdown(cue_header, cue_rows[:top]), "", f"All of them: `{OFF_GRID_CSV}`."]
     put(REPORT_MD, "\n".join(md) + "\n")
+    npz = out / OUT_OF_FOLD_NPZ
+    arrays = out_of_fold_arrays(audit.oof)
+
+    def save(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]
+
+    atomic_write(npz, save)
+    written.append(npz)
     return written

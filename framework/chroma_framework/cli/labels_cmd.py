@@ -5,6 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from chroma_framework.audit.options import FILTERS, RANK_METHODS, AuditOptions
+
+
+def _weights_text(weights: dict[str, float]) -> str:
+    return ",".join(f"{name}={weight:g}" for name, weight in weights.items())
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("labels", help="audit the labels, or import cue points from DJ software")
@@ -14,14 +24,68 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="rank likely mislabelled segments (cleanlab on K-fold out-of-fold predictions)",
         description="Train K models on the precomputed embeddings, each predicting the fold it did not see, "
         "and rank the segments whose given label the predictions contradict (cleanlab's find_label_issues), "
-        "for every head; also flag cue points off the beat grid. Writes label_issues.csv, off_grid_cues.csv "
-        "and label_audit.md. Needs `chroma precompute` first and the audit extra (cleanlab).",
+        "for every head; also flag cue points off the beat grid. Writes label_issues.csv, off_grid_cues.csv, "
+        "label_audit.md and out_of_fold.npz (every source's out-of-fold probabilities). Needs `chroma precompute` first and the audit extra (cleanlab).",
     )
     audit.add_argument("config", help="path to a YAML config")
     audit.add_argument("--folds", type=int, default=5, help="K (default: 5)")
     audit.add_argument("--out", metavar="DIR", help="output directory (default: <training.output_dir>/label_audit)")
     audit.add_argument("--seed", type=int, default=None, help="fold seed (default: training.seed)")
     audit.add_argument("--epochs", type=int, default=None, help="epochs per fold (default: training.epochs)")
+    audit.add_argument(
+        "--repeats",
+        type=int,
+        default=AuditOptions.repeats,
+        help="K-fold runs with other seeds, averaged (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--stop-on",
+        metavar="METRIC[,METRIC]",
+        default=None,
+        help="the fold models' early-stopping metric(s) (default: training.early_stopping.metric)",
+    )
+    audit.add_argument(
+        "--evidence",
+        metavar="SOURCE=W[,...]",
+        default=_weights_text(AuditOptions().weights),
+        help="weighted sources of the ranked probabilities: model (the fold models), <modality>_only (them given "
+        "that modality alone), probe (out-of-fold logistic regression on the embeddings), neighbours (the labels "
+        "of the nearest segments) (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--probe-modalities",
+        default=",".join(AuditOptions.probe_modalities),
+        help="embeddings the probe reads (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--probe-c",
+        type=float,
+        default=AuditOptions.probe_c,
+        help="the probe's inverse L2 strength (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--neighbour-modalities",
+        default=",".join(AuditOptions.neighbour_modalities),
+        help="embeddings the neighbours are found in (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--neighbours", type=int, default=AuditOptions.neighbours, help="k nearest segments (default: %(default)s)"
+    )
+    audit.add_argument(
+        "--rank-by",
+        choices=RANK_METHODS,
+        default=AuditOptions.rank_by,
+        help="cleanlab label quality score (default: %(default)s)",
+    )
+    audit.add_argument(
+        "--adjust-pred-probs", action="store_true", help="cleanlab's per-class threshold adjustment before scoring"
+    )
+    audit.add_argument(
+        "--filter-by",
+        choices=FILTERS,
+        default=AuditOptions.filter_by,
+        help="cleanlab's issue filter (default: %(default)s)",
+    )
     audit.add_argument(
         "--tolerance-ms", type=float, default=50.0, help="largest cue distance from a beat (default: 50)"
     )
@@ -62,11 +126,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_audit(args: argparse.Namespace) -> int:
+    from chroma_framework.audit.options import parse_weights
     from chroma_framework.cli import CommandError
     from chroma_framework.cli.run_errors import user_errors
 
-    if args.folds < 2:
-        raise CommandError(f"--folds must be at least 2, got {args.folds}")
+    try:
+        options = AuditOptions(
+            folds=args.folds,
+            repeats=args.repeats,
+            seed=args.seed,
+            epochs=args.epochs,
+            stop_on=(list(_names(args.stop_on)) if "," in args.stop_on else args.stop_on) if args.stop_on else None,
+            weights=parse_weights(args.evidence),
+            probe_modalities=_names(args.probe_modalities),
+            probe_c=args.probe_c,
+            neighbour_modalities=_names(args.neighbour_modalities),
+            neighbours=args.neighbours,
+            rank_by=args.rank_by,
+            adjust_pred_probs=args.adjust_pred_probs,
+            filter_by=args.filter_by,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     if args.top < 1:
         raise CommandError(f"--top must be at least 1, got {args.top}")
     try:
@@ -85,9 +166,7 @@ def run_audit(args: argparse.Namespace) -> int:
         try:
             audit = audit_labels(
                 config,
-                folds=args.folds,
-                seed=args.seed,
-                epochs=args.epochs,
+                options,
                 tolerance_ms=args.tolerance_ms,
                 cue_columns=columns,
                 progress=not args.no_progress,

@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from chroma_framework.audit import run_audit, write_audit
+from chroma_framework.audit import AuditOptions, run_audit, write_audit
 from chroma_framework.audit.issues import recall_in_top
 from chroma_framework.audit.noise import flip_labels
-from chroma_framework.audit.report import ISSUES_CSV, OFF_GRID_CSV, REPORT_MD, LabelAudit
+from chroma_framework.audit.report import ISSUES_CSV, OFF_GRID_CSV, OUT_OF_FOLD_NPZ, REPORT_MD, LabelAudit
 from chroma_framework.config import load_config
 from chroma_framework.training.synthetic_embeddings import write_learnable_embeddings
 
@@ -39,7 +39,8 @@ def audit_config(root: Path, metadata: str) -> object:
 def flipped_audit(tmp_path_factory: pytest.TempPathFactory) -> tuple[LabelAudit, set[str], Path]:
     root = write_learnable_embeddings(tmp_path_factory.mktemp("audit"), 400, DIMS, seed=3, separation=1.5)
     flipped = flip_labels(root / "training_segments_metadata.parquet", root / "flipped.parquet", HEAD, 0.05, seed=1)
-    audit = run_audit(audit_config(root, "flipped.parquet"), folds=5, progress=False)
+    options = AuditOptions(folds=5, weights={"model": 1.0, "trees": 1.0})
+    audit = run_audit(audit_config(root, "flipped.parquet"), options, progress=False)
     return audit, flipped, root
 
 
@@ -71,12 +72,16 @@ def test_out_of_fold_probabilities_cover_every_segment_once(flipped_audit: tuple
     assert np.bincount(oof.folds).tolist() == [80] * 5
     # spatial_mode is carried by audio/MIDI: models that never saw a row still predict it well.
     assert oof.accuracy(HEAD) > 0.8
+    for name in ("model", "trees"):
+        assert float((oof.sources[name][HEAD].argmax(axis=1) == oof.labels[HEAD]).mean()) > 0.8, name
 
 
-def test_issues_are_ranked_by_self_confidence(flipped_audit: tuple[LabelAudit, set[str], Path]) -> None:
+def test_issues_are_ranked_by_quality(flipped_audit: tuple[LabelAudit, set[str], Path]) -> None:
     issues = flipped_audit[0].issues
-    confidences = [i.self_confidence for i in issues]
-    assert confidences == sorted(confidences)
+    qualities = [i.quality for i in issues]
+    assert qualities == sorted(qualities)
+    # The default score is cleanlab's self_confidence: the probability of the given label.
+    assert all(i.quality == pytest.approx(i.self_confidence) for i in issues)
     oof = flipped_audit[0].oof
     row = {sid: i for i, sid in enumerate(oof.segment_ids)}
     first = issues[0]
@@ -90,10 +95,12 @@ def test_issues_are_ranked_by_self_confidence(flipped_audit: tuple[LabelAudit, s
 def test_report_files(flipped_audit: tuple[LabelAudit, set[str], Path], tmp_path: Path) -> None:
     audit = flipped_audit[0]
     written = write_audit(audit, tmp_path / "out", top=5)
-    assert {p.name for p in written} == {ISSUES_CSV, REPORT_MD}, "no cue columns: no off-grid table"
+    assert {p.name for p in written} == {ISSUES_CSV, REPORT_MD, OUT_OF_FOLD_NPZ}, "no cue columns: no off-grid table"
     assert not (tmp_path / "out" / OFF_GRID_CSV).exists()
     lines = (tmp_path / "out" / ISSUES_CSV).read_text().splitlines()
-    assert lines[0] == "rank,segment_id,head,given_label,suggested_label,self_confidence,suggested_confidence,fold"
+    assert (
+        lines[0] == "rank,segment_id,head,given_label,suggested_label,quality,self_confidence,suggested_confidence,fold"
+    )
     assert len(lines) == len(audit.issues) + 1
     first = audit.issues[0]
     assert lines[1].startswith(f"1,{first.segment_id},{first.head},{first.given_label},{first.suggested_label},")
