@@ -24,9 +24,11 @@ reused) and ``chroma evaluate`` (``report/`` in each run, reused while the run i
   inference case), ``real`` vs ``train_on``, and the difference, per seed, with mean and sample standard
   deviation over the seeds;
 * with ``evaluate_on``: MIDI-only and all-modality accuracy per head on the test rows whose MIDI was
-  transcribed (audio-only segments, seen through their transcription), per seed and mean, beside the
-  share of the majority class on those rows; and its real-row MIDI-only accuracy, which equals
-  ``train_on``'s when training is deterministic (the two configs train on the same rows);
+  transcribed (segments with audio and no MIDI, seen through their transcription), per seed and mean,
+  beside ``train_on``'s accuracy on the same rows (which it gives no MIDI) and the share of the majority
+  class on those rows; its real-row MIDI-only accuracy, which equals ``train_on``'s when the two trainings
+  are bit-identical (they train on the same rows), and how the two configs' train and validation MIDI
+  embeddings differ;
 * the seconds each stage took.
 """
 
@@ -40,6 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 VARIANTS = {
@@ -157,6 +160,14 @@ def print_real_table(metrics: dict[str, dict[int, dict[str, Any]]], heads: list[
     print(f"{'diff ± sd':<12}" + "".join(f"{_mean_sd(diffs[h]):>42}" for h in heads))
 
 
+def without_midi(metrics: dict[str, Any], head: str) -> tuple[float, int]:
+    """Accuracy and rows of ``head`` over the test rows with audio and no MIDI (their natural patterns pooled)."""
+    patterns = metrics["natural_missingness"]
+    confusions = [np.array(m[head]["confusion"]) for p, m in patterns.items() if "audio" in p and "midi" not in p]
+    pooled = sum(confusions, np.zeros_like(confusions[0]))
+    return float(np.trace(pooled) / max(pooled.sum(), 1)), int(pooled.sum())
+
+
 def print_transcribed_table(
     metrics: dict[int, dict[str, Any]], train_on: dict[int, dict[str, Any]], heads: list[str]
 ) -> None:
@@ -166,28 +177,54 @@ def print_transcribed_table(
         print("evaluate_on: no test row has transcribed MIDI")
         return
     n = groups[seeds[0]]["transcribed"]["rows"]
+    # train_on gives those rows no MIDI at test time: its rows with audio and no MIDI are the same rows when
+    # every one of them got a transcription.
+    same_rows = all(without_midi(train_on[s], h)[1] == n for s in seeds if s in train_on for h in heads)
     print(f"(b) with evaluate_on: the {n} test rows whose MIDI was transcribed from audio, accuracy per head:")
-    print(f"{'seed':<12}" + "".join(f"{h + ' MIDI-only / all':>32}" for h in heads))
+    print("MIDI-only / every modality they have / train_on on the same rows, which gets no MIDI for them")
+    print(f"{'seed':<12}" + "".join(f"{h + ' MIDI-only / all / no MIDI':>42}" for h in heads))
+    table: dict[str, dict[str, list[float]]] = {h: {"midi": [], "all": [], "none": []} for h in heads}
     for s in seeds:
         t = groups[s]["transcribed"]
-        cells = [f"{t['midi_only'][h]['accuracy']:.3f} / {t['overall'][h]['accuracy']:.3f}" for h in heads]
-        print(f"{s:<12}" + "".join(f"{c:>32}" for c in cells))
-    mean = [
-        f"{statistics.mean(groups[s]['transcribed']['midi_only'][h]['accuracy'] for s in seeds):.3f} / "
-        f"{statistics.mean(groups[s]['transcribed']['overall'][h]['accuracy'] for s in seeds):.3f}"
-        for h in heads
-    ]
-    print(f"{'mean':<12}" + "".join(f"{c:>32}" for c in mean))
+        for h in heads:
+            table[h]["midi"].append(t["midi_only"][h]["accuracy"])
+            table[h]["all"].append(t["overall"][h]["accuracy"])
+            table[h]["none"].append(without_midi(train_on[s], h)[0] if same_rows and s in train_on else float("nan"))
+    for k, s in enumerate(seeds):
+        cells = [" / ".join(f"{table[h][c][k]:.3f}" for c in ("midi", "all", "none")) for h in heads]
+        print(f"{s:<12}" + "".join(f"{c:>42}" for c in cells))
+    cells = [" / ".join(f"{statistics.mean(table[h][c]):.3f}" for c in ("midi", "all", "none")) for h in heads]
+    print(f"{'mean':<12}" + "".join(f"{c:>42}" for c in cells))
     majority = [f"{_majority(groups[seeds[0]]['transcribed'], h):.3f}" for h in heads]
-    print(f"{'majority':<12}" + "".join(f"{c:>32}" for c in majority))
-    same = [
-        f"{h} {groups[s]['real']['midi_only'][h]['accuracy']:.3f} (train_on "
-        f"{train_on[s]['midi_provenance']['real']['midi_only'][h]['accuracy']:.3f})"
-        for s in seeds
-        for h in heads
-        if s in train_on
-    ]
-    print("its real-MIDI test rows, MIDI-only accuracy per seed and head: " + ", ".join(same))
+    print(f"{'majority':<12}" + "".join(f"{c:>42}" for c in majority))
+    print("its real-MIDI test rows, MIDI-only accuracy, evaluate_on / train_on (trained on the same rows):")
+    for s in seeds:
+        cells = [
+            f"{groups[s]['real']['midi_only'][h]['accuracy']:.3f} / "
+            f"{train_on[s]['midi_provenance']['real']['midi_only'][h]['accuracy']:.3f}"
+            for h in heads
+        ]
+        print(f"{s:<12}" + "".join(f"{c:>42}" for c in cells))
+
+
+def training_rows_difference(first: Any, second: Any) -> str:
+    """How the MIDI embeddings of the train and validation rows differ between two configs' embeddings files."""
+    from chroma_framework.data.embeddings import read_embeddings
+    from chroma_framework.data.paths import open_metadata, resolve
+    from chroma_framework.data.splits import assign_splits
+
+    a, b = (read_embeddings(resolve(c.data, c.data.embeddings_path)) for c in (first, second))
+    meta = open_metadata(first.data).read()
+    split = dict(
+        zip(
+            map(str, meta.column(first.data.columns.segment_id).to_pylist()),
+            assign_splits(meta, first, first.training.seed),
+        )
+    )
+    rows = np.array([split[s] in ("train", "val") for s in a.segment_ids])
+    order = [b.index()[s] for s in a.segment_ids]
+    diff = np.abs(a.embeddings["midi"][rows] - b.embeddings["midi"][order][rows]).max(axis=1)
+    return f"{int((diff > 0).sum())} of {int(rows.sum())} rows differ, by at most {float(diff.max()):.1e}"
 
 
 def main() -> None:
@@ -247,6 +284,8 @@ def main() -> None:
     print_real_table(metrics, heads, seeds)
     if "evaluate_on" in metrics:
         print_transcribed_table(metrics["evaluate_on"], metrics["train_on"], heads)
+        difference = training_rows_difference(configs["train_on"], configs["evaluate_on"])
+        print(f"train and validation MIDI embeddings, evaluate_on vs train_on: {difference}")
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()))
 
 
