@@ -1,10 +1,11 @@
 """``chroma labels audit``: confident-learning checks of the segment labels, and the beat-grid pre-filter.
 
-:func:`run_audit` trains ``K`` fast-path models for out-of-fold probabilities
-(:mod:`~chroma_framework.audit.out_of_fold`), averages them with the other evidence the options weight
-(:mod:`~chroma_framework.audit.evidence`: a linear probe, the neighbours' labels), asks cleanlab which
-given labels they contradict (:mod:`~chroma_framework.audit.issues`), flags cue points off the beat grid
-(:mod:`~chroma_framework.audit.beat_grid`) and :func:`~chroma_framework.audit.report.write_audit`
+:func:`run_audit` pools the segments into ``K`` folds and predicts each fold from the others with the
+evidence :class:`~chroma_framework.audit.options.AuditOptions` weights
+(:mod:`~chroma_framework.audit.evidence`: gradient-boosted trees or a logistic probe on the embeddings,
+the neighbours' labels; :mod:`~chroma_framework.audit.out_of_fold`: the config's model, trained per fold),
+asks cleanlab which given labels they contradict (:mod:`~chroma_framework.audit.issues`), flags cue points
+off the beat grid (:mod:`~chroma_framework.audit.beat_grid`) and :func:`~chroma_framework.audit.report.write_audit`
 writes the ranked tables. Needs the ``audit`` extra (cleanlab).
 """
 

@@ -22,10 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     audit = commands.add_parser(
         "audit",
         help="rank likely mislabelled segments (cleanlab on K-fold out-of-fold predictions)",
-        description="Train K models on the precomputed embeddings, each predicting the fold it did not see, "
-        "and rank the segments whose given label the predictions contradict (cleanlab's find_label_issues), "
-        "for every head; also flag cue points off the beat grid. Writes label_issues.csv, off_grid_cues.csv, "
-        "label_audit.md and out_of_fold.npz (every source's out-of-fold probabilities). Needs `chroma precompute` first and the audit extra (cleanlab).",
+        description="Predict every segment's labels out of fold (K folds, each predicted by classifiers fitted "
+        "on the others: by default gradient-boosted trees on the precomputed embeddings, optionally the config's "
+        "own model, a logistic probe and the neighbours' labels, see --evidence) and rank the segments whose given "
+        "label the predictions contradict (cleanlab's find_label_issues), for every head; also flag cue points "
+        "off the beat grid. Writes label_issues.csv, off_grid_cues.csv, label_audit.md and out_of_fold.npz "
+        "(every source's out-of-fold probabilities). Needs `chroma precompute` first and the audit extra (cleanlab).",
     )
     audit.add_argument("config", help="path to a YAML config")
     audit.add_argument("--folds", type=int, default=5, help="K (default: 5)")
@@ -49,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SOURCE=W[,...]",
         default=_weights_text(AuditOptions().weights),
         help="weighted sources of the ranked probabilities: model (the fold models), <modality>_only (them given "
-        "that modality alone), probe (out-of-fold logistic regression on the embeddings), neighbours (the labels "
-        "of the nearest segments) (default: %(default)s)",
+        "that modality alone), trees / linear (out-of-fold gradient-boosted trees / logistic regression on the "
+        "embeddings), neighbours (the labels of the nearest segments) (default: %(default)s)",
     )
     audit.add_argument(
         "--probe-modalities",
