@@ -179,7 +179,11 @@ def with_evidence(oof: OutOfFold, embeddings: Mapping[str, np.ndarray], options:
     for name, modalities in wanted:
         missing = [m for m in modalities if m not in embeddings] if name in weighted else []
         if missing:
-            raise ConfigError(f"--evidence {name}: no precomputed embeddings of {', '.join(missing)}")
+            raise ConfigError(
+                f"--evidence {name}: no precomputed embeddings of {', '.join(missing)} (have "
+                f"{', '.join(embeddings) or 'none'}); choose others with --{'neighbour' if name == NEIGHBOURS else 'probe'}"
+                "-modalities, or audit with the fold models alone: --evidence model=1"
+            )
     sources = dict(oof.sources)
     covered = dict(oof.covered)
     probes = [kind for kind in (TREES, LINEAR) if kind in weighted]
