@@ -39,10 +39,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     from chroma_framework.config import ConfigError, load_config, plugin_registry
     from chroma_framework.data.inspect import format_inspect, inspect_data
     from chroma_framework.data.labels import LabelError
-    from chroma_framework.data.memory import fix_mmap_threshold
     from chroma_framework.data.paths import resolve
 
-    fix_mmap_threshold()
     try:
         config = load_config(args.config)
         plugin_registry(config)  # CHROMA_STRICT_PLUGINS=1: stop on a broken plugin the config does not disable
