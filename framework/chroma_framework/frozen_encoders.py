@@ -23,14 +23,16 @@ from chroma.plugins.errors import PluginError
 from chroma.plugins.registry import PluginRegistry
 from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
-from chroma_framework.data.paths import resolve
-from chroma_framework.data.precompute import (
+from chroma_framework.data.fingerprints import (
     COLUMN_ENCODER,
     column_fingerprint,
-    encoder_fingerprint,
+    encoder_identity,
     frozen_sections,
-    frozen_weights_path,
+    identity_of,
+    with_data_identity,
 )
+from chroma_framework.data.paths import resolve
+from chroma_framework.data.precompute import frozen_weights_path
 from chroma_framework.encoder_weights import EncoderWeightsError, load_encoder_weights
 
 logger = logging.getLogger(__name__)
@@ -46,14 +48,15 @@ class RebuiltEncoder:
 
     Attributes:
         encoder: the encoder, in eval mode.
-        fingerprint: :func:`~chroma_framework.data.precompute.encoder_fingerprint` of it now.
+        identity: :func:`~chroma_framework.data.fingerprints.encoder_identity` of it now (the embeddings'
+            fingerprint less their data identity, which scoring does not need).
         distribution: the distribution that provided it.
         weights_loaded: whether saved random-init weights were loaded into it.
         weights_error: why the saved weights could not be loaded (they do not fit the encoder), if so.
     """
 
     encoder: Encoder
-    fingerprint: str
+    identity: str
     distribution: str
     weights_loaded: bool
     weights_error: str | None = None
@@ -70,7 +73,7 @@ def rebuild_encoder(
 
     Args:
         provider: distribution to take the plugin from (default: the section's ``provider``). The
-            fingerprint is computed with the section as configured, so pinning does not change it.
+            identity is computed with the section as configured, so pinning does not change it.
 
     Raises:
         chroma.plugins.errors.PluginError: the plugin cannot be selected or built.
@@ -88,8 +91,8 @@ def rebuild_encoder(
             error = str(exc)
     encoder.eval()
     distribution = registry.get(kind, section.type, provider).distribution
-    fingerprint = encoder_fingerprint(encoder, section, config, modality)
-    return RebuiltEncoder(encoder, fingerprint, distribution, saved_weights.is_file() and error is None, error)
+    identity = encoder_identity(encoder, section, config, modality)
+    return RebuiltEncoder(encoder, identity, distribution, saved_weights.is_file() and error is None, error)
 
 
 def _version_of(fingerprint: str, plugin: str) -> str | None:
@@ -107,10 +110,16 @@ def mismatch_cause(
     Args:
         saved_with: where random-init weights should have been saved (``"the run"``, ``"the embeddings"``).
     """
-    then = _version_of(expected, section.type)
+    identity = identity_of(expected)
+    if identity == rebuilt.identity:
+        return (
+            "the encoder is the same but the data it was fed differs (data.transcribed_midi's settings or cache, or "
+            "which rows take transcribed MIDI: the split, data.split or training.seed)"
+        )
+    then = _version_of(identity, section.type)
     now = str(getattr(rebuilt.encoder, "version", "0"))
     if then is None:
-        return f"they came from another encoder plugin ({expected.rsplit('-', 2)[0]!r}), not {section.type!r}"
+        return f"they came from another encoder plugin ({identity.rsplit('-', 2)[0]!r}), not {section.type!r}"
     if then != now:
         return (
             f"the plugin version changed: {section.type!r} {then} produced them, {rebuilt.distribution} now "
@@ -176,10 +185,11 @@ def check_config_embeddings(
                     modality,
                 )
                 continue
-            if rebuilt.fingerprint == found:
+            now = with_data_identity(rebuilt.identity, config, modality)
+            if now == found:
                 continue
             cause = mismatch_cause(rebuilt, sections[modality], found, saved, "the embeddings")
-            built = f"model.{modality}_encoder ({sections[modality].type!r}) builds {rebuilt.fingerprint}"
+            built = f"model.{modality}_encoder ({sections[modality].type!r}) builds {now}"
         elif modality == "text" and found.startswith(f"{COLUMN_ENCODER}-") and config.data.columns.lyric_embedding:
             now = column_fingerprint(config)
             if now == found:

@@ -1,5 +1,11 @@
 """What identifies precomputed embeddings: encoder fingerprints and the config values that shape an encoder's input.
 
+An embeddings fingerprint is the encoder's identity ``<plugin>-<version>-<hash>`` (what turns one input into
+an embedding), followed by ``+data-<hash>`` where the data fed to it depends on more than each segment's own
+media (transcribed MIDI: its settings, its cache and which rows take it). Training and precompute compare
+whole fingerprints; scoring a raw input needs the encoder only, so it compares identities
+(:func:`identity_of`) and never needs the training data.
+
 Used by ``chroma precompute`` (its embeddings file and part files), the input cache of trainable encoders,
 runs (which embeddings they were trained on) and scoring (which encoders to rebuild).
 """
@@ -28,8 +34,12 @@ def _digest(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
-def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
-    """The config values that change what ``modality``'s encoder is fed."""
+#: Separates an embeddings fingerprint's encoder identity from its data identity.
+DATA_SEPARATOR = "+data-"
+
+
+def encoder_inputs(config: ChromaConfig, modality: str) -> dict[str, Any]:
+    """The config values that change how ``modality``'s encoder turns one input into an embedding."""
     data, pre = config.data, config.preprocessing
     if modality == "text":
         return {
@@ -42,21 +52,35 @@ def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
             "audio": pre.audio.model_dump(exclude={"augmentations"}),
             "columns": [data.columns.audio_waveform, data.columns.audio_sample_rate, data.columns.segment_audio_file],
         }
-    settings: dict[str, Any] = {
+    return {
         "midi": pre.midi.model_dump(exclude={"augmentations", "tokenization"}),
         "duration": pre.audio.duration,
         "offset_column": data.alignment.offset_column,
         "columns": [data.columns.midi_binary, data.columns.midi_file],
         "piano_roll": ROLL_VERSION,
     }
-    transcribed = transcribed_inputs(data)
+
+
+def data_inputs(config: ChromaConfig, modality: str) -> dict[str, object] | None:
+    """What decides the data ``modality``'s encoder is fed beyond each segment's own media, ``None`` when nothing.
+
+    Raises:
+        FileNotFoundError: transcribed MIDI is switched on but its cache has not been written.
+    """
+    return transcribed_inputs(config.data, config.training.seed) if modality == "midi" else None
+
+
+def input_settings(config: ChromaConfig, modality: str) -> dict[str, Any]:
+    """The config values that change what ``modality``'s encoder is fed: :func:`encoder_inputs` and :func:`data_inputs`."""
+    settings = encoder_inputs(config, modality)
+    transcribed = data_inputs(config, modality)
     if transcribed is not None:  # added only when used, so other fingerprints stay as they were
         settings["transcribed_midi"] = transcribed
     return settings
 
 
-def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: ChromaConfig, modality: str) -> str:
-    """``<plugin>-<version>-<hash>`` identifying the embeddings ``encoder`` produces.
+def encoder_identity(encoder: Encoder, section: EncoderSection, config: ChromaConfig, modality: str) -> str:
+    """``<plugin>-<version>-<hash>`` identifying what ``encoder`` makes of one input (no training data read).
 
     An encoder without loaded weights is identified by a digest of its weights themselves (never by the
     seed that drew them), so a run can reload the saved random-init weights and match.
@@ -69,9 +93,25 @@ def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: Chrom
         "version": getattr(encoder, "version", "0"),
         "options": section.plugin_options(),
         "weights": weights or f"random-init {weights_digest(encoder)}",
-        "inputs": input_settings(config, modality),
+        "inputs": encoder_inputs(config, modality),
     }
     return f"{section.type}-{payload['version']}-{_digest(payload)}"
+
+
+def with_data_identity(identity: str, config: ChromaConfig, modality: str) -> str:
+    """The embeddings fingerprint of encoder ``identity`` fed the data ``config`` gives ``modality``."""
+    data = data_inputs(config, modality)
+    return identity if data is None else f"{identity}{DATA_SEPARATOR}{_digest(data)}"
+
+
+def encoder_fingerprint(encoder: Encoder, section: EncoderSection, config: ChromaConfig, modality: str) -> str:
+    """The fingerprint of the embeddings ``encoder`` produces from ``config``'s data (see the module docstring)."""
+    return with_data_identity(encoder_identity(encoder, section, config, modality), config, modality)
+
+
+def identity_of(fingerprint: str) -> str:
+    """The encoder identity ``<plugin>-<version>-<hash>`` of an embeddings fingerprint."""
+    return fingerprint.split(DATA_SEPARATOR, 1)[0]
 
 
 def weights_digest(encoder: Encoder) -> str:

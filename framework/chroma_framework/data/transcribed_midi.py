@@ -25,6 +25,7 @@ from chroma_framework.config.data import DataSection
 from chroma_framework.config.transcription import TranscribedMidiSection
 from chroma_framework.data.media import MediaReader
 from chroma_framework.data.paths import resolve
+from chroma_framework.data.splits import read_splits
 
 STATUS_OK = "ok"
 STATUS_ABSENT = "absent"
@@ -164,18 +165,34 @@ class TranscribedMidi:
         return {s: bytes(row["midi"]) for s, row in self._reader.rows(wanted).items() if row["midi"] is not None}
 
 
-def transcribed_inputs(data: DataSection) -> dict[str, object] | None:
-    """What transcribed MIDI adds to the MIDI encoder's inputs (for precompute fingerprints), ``None`` when unused.
+def allowed_splits(section: TranscribedMidiSection) -> list[str]:
+    """The splits whose rows may take transcribed MIDI in place of missing real MIDI (``train_on``, ``evaluate_on``)."""
+    return ["train", "val"] * section.train_on + ["test"] * section.evaluate_on
+
+
+def transcribed_inputs(data: DataSection, seed: int) -> dict[str, object] | None:
+    """What decides the transcribed MIDI the MIDI encoder is fed (a data identity for precompute fingerprints),
+    ``None`` when unused.
+
+    Besides the settings and the cache's contents, it digests the ids of the segments that take transcribed MIDI:
+    those with MIDI in the cache whose split allows it, so a split drawn with another ``seed`` (no split column)
+    or other ``data.split`` fractions make other embeddings.
 
     Raises:
         FileNotFoundError: transcribed MIDI is switched on but ``chroma transcribe`` has not written the cache.
+        chroma_framework.data.errors.DataError: the metadata's split column holds values that are not splits.
     """
     section = data.transcribed_midi
     if section is None or not (section.train_on or section.evaluate_on):
         return None
+    cache = TranscribedMidi(data)
+    allowed = set(allowed_splits(section))
+    splits = read_splits(data, seed)
+    rows = hashlib.sha256("\n".join(sorted(s for s in cache.ok if splits.get(s) in allowed)).encode())
     return {
         "settings": section.settings_tag(),
         "train_on": section.train_on,
         "evaluate_on": section.evaluate_on,
-        "cache": TranscribedMidi(data).digest,
+        "cache": cache.digest,
+        "rows": rows.hexdigest()[:20],
     }

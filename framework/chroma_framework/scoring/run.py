@@ -436,11 +436,13 @@ def _scoring_encoders(
 ) -> dict[str, Encoder]:
     """Rebuild the frozen encoders whose embeddings a precomputed run was trained on, checking fingerprints.
 
-    A random-init encoder loads the weights saved with the run (``encoders/<modality>.safetensors``), never
-    re-derived from a seed; a mismatch names its cause (see :func:`~chroma_framework.frozen_encoders.mismatch_cause`).
+    Only each encoder's identity is compared (:func:`~chroma_framework.data.fingerprints.identity_of`): scoring
+    a raw input never reads the training data, such as a transcription cache. A random-init encoder loads the
+    weights saved with the run (``encoders/<modality>.safetensors``), never re-derived from a seed; a mismatch
+    names its cause (see :func:`~chroma_framework.frozen_encoders.mismatch_cause`).
     """
     from chroma.plugins.registry import get_registry
-    from chroma_framework.data.precompute import COLUMN_ENCODER, frozen_sections
+    from chroma_framework.data.fingerprints import COLUMN_ENCODER, frozen_sections, identity_of
     from chroma_framework.frozen_encoders import mismatch_cause, rebuild_encoder
 
     registry = (registry or get_registry()).with_disabled(config.plugins.disable)
@@ -459,11 +461,11 @@ def _scoring_encoders(
         rebuilt = rebuild_encoder(config, modality, registry, saved, pins.get(f"model.{modality}_encoder"))
         if rebuilt.weights_error is not None:
             raise RunLoadError(rebuilt.weights_error)
-        if rebuilt.fingerprint != expected:
+        if rebuilt.identity != identity_of(str(expected)):
             cause = mismatch_cause(rebuilt, section, str(expected), saved, "the run")
             raise RunLoadError(
                 f"run {run_path} cannot score {modality}: {cause}. Its {modality} embeddings are {expected}, the "
-                f"{modality} encoder {section.type!r} now builds {rebuilt.fingerprint}; install the plugin version "
+                f"{modality} encoder {section.type!r} now builds {rebuilt.identity}; install the plugin version "
                 "and weights the run used, or retrain the run"
             )
         encoders[modality] = rebuilt.encoder
