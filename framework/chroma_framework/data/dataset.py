@@ -51,7 +51,7 @@ from chroma_framework.data.media import MediaReader
 from chroma_framework.data.paths import existing_metadata_path, media_path, open_metadata, read_columns, resolve
 from chroma_framework.data.segment_ids import check_id_kinds, segment_ids
 from chroma_framework.data.splits import assign_splits
-from chroma_framework.data.transcribed_midi import TranscribedMidi
+from chroma_framework.data.transcribed_midi import TranscribedMidi, allowed_splits
 from chroma_framework.midi.errors import MidiParseError
 from chroma_framework.midi.pipeline import MidiPreprocessor
 
@@ -158,8 +158,7 @@ class SegmentDataset(Dataset):
         #: ``[N]`` bool: the row's split lets it take transcribed MIDI in place of missing real MIDI.
         self._transcribed_allowed = np.zeros(len(rows), dtype=bool)
         if transcribed is not None and row_splits is not None:
-            allowed = ["train", "val"] * transcribed.train_on + ["test"] * transcribed.evaluate_on
-            self._transcribed_allowed = np.isin(row_splits[rows], allowed)
+            self._transcribed_allowed = np.isin(row_splits[rows], allowed_splits(transcribed))
 
         def column(name: str | None) -> list[Any] | None:
             if name is None or name not in meta.column_names:
