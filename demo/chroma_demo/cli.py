@@ -60,6 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_build_options(parser)
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the demo config's)")
+    parser.add_argument(
+        "--audio-encoder",
+        choices=("audio_features", "musicnn"),
+        default="audio_features",
+        help="audio encoder: classic features, or the pretrained musicnn tagger (MTT, pools layer; needs "
+        "chroma-audio-musicnn and musicnn's checkpoint files) (default: audio_features)",
+    )
     parser.set_defaults(func=run_all)
     stages = parser.add_subparsers(dest="demo_stage")
     build = stages.add_parser("build-data", help="only build (or reuse) the demo data set")
@@ -164,6 +171,8 @@ def run_all(args: argparse.Namespace) -> int:
         from chroma_demo.pipeline import run_pipeline
 
         epochs = DEMO_EPOCHS if args.epochs is None else args.epochs
-        run_pipeline(dataset, Path(args.out), progress=not args.no_progress, epochs=epochs)
+        run_pipeline(
+            dataset, Path(args.out), progress=not args.no_progress, epochs=epochs, audio_encoder=args.audio_encoder
+        )
     print(f"[demo] finished in {time.perf_counter() - began:.0f} s", flush=True)
     return 0

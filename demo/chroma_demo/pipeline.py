@@ -111,8 +111,18 @@ def _example_midi(dataset: DemoDataset, out: Path) -> tuple[Path, dict[str, str]
     return out, {head: pick[head] for head in data.labels}
 
 
-def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True, epochs: int = DEMO_EPOCHS) -> DemoResult:
-    """Precompute, train (fused and text-only), evaluate and score on ``dataset``; outputs go under ``out``."""
+def run_pipeline(
+    dataset: DemoDataset,
+    out: Path,
+    *,
+    progress: bool = True,
+    epochs: int = DEMO_EPOCHS,
+    audio_encoder: str = "audio_features",
+) -> DemoResult:
+    """Precompute, train (fused and text-only), evaluate and score on ``dataset``; outputs go under ``out``.
+
+    ``audio_encoder`` is a key of :data:`chroma_demo.config.AUDIO_ENCODERS`.
+    """
     from chroma_framework.config import load_and_validate
     from chroma_framework.data.precompute import run_precompute
     from chroma_framework.evaluation.analysis import evaluate
@@ -124,7 +134,10 @@ def run_pipeline(dataset: DemoDataset, out: Path, *, progress: bool = True, epoc
     total = 5
     runs = out / "runs"
     config_path = _stage(
-        1, total, "write and validate demo.yaml", lambda: write_demo_config(dataset, out / "demo.yaml", runs, epochs)
+        1,
+        total,
+        "write and validate demo.yaml",
+        lambda: write_demo_config(dataset, out / "demo.yaml", runs, epochs, audio_encoder),
     )
     config = load_and_validate(config_path)
     config = config.model_copy(update={"training": config.training.model_copy(update={"progress": progress})})

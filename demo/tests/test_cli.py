@@ -44,3 +44,35 @@ def test_pipeline_trains_evaluates_and_scores(tmp_path: Path, capsys: pytest.Cap
     assert f"report: {result.report}" in out
     assert result.scored_midi.read_bytes()[:4] == b"MThd"
     assert (result.fused_run / "run.json").is_file() and (result.text_only_run / "run.json").is_file()
+
+
+def test_audio_encoder_choices_are_the_configs() -> None:
+    import argparse
+
+    from chroma_demo.cli import register
+    from chroma_demo.config import AUDIO_ENCODERS, demo_config
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    demo = parser._subparsers._group_actions[0].choices["demo"]  # type: ignore[union-attr]
+    action = next(a for a in demo._actions if a.dest == "audio_encoder")
+    assert set(action.choices) == set(AUDIO_ENCODERS) and action.default == "audio_features"
+    with pytest.raises(ValueError, match="unknown demo audio encoder 'clap'"):
+        demo_config(None, Path("runs"), audio_encoder="clap")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_demo_with_the_musicnn_audio_encoder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``chroma demo --audio-encoder musicnn`` precomputes the pretrained tagger's pools and trains on them."""
+    pytest.importorskip("chroma_audio_musicnn")
+    import yaml
+
+    from chroma_framework.data.embeddings import read_embeddings
+
+    argv = ["demo", "--out", str(tmp_path), "--segments", "40", "--synth", "numpy", "--workers", "1", "--epochs", "2"]
+    assert main([*argv, "--audio-encoder", "musicnn", "--no-progress"]) == 0
+    assert "finished in" in capsys.readouterr().out
+    written = yaml.safe_load((tmp_path / "demo.yaml").read_text())
+    assert written["model"]["audio_encoder"] == {"type": "musicnn", "model": "MTT_musicnn", "layer": "pools"}
+    embeddings = read_embeddings(tmp_path / "embeddings.parquet")
+    assert embeddings.dims["audio"] == 1506  # the pools layer: mean and max of 753 features
