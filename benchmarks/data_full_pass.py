@@ -1,7 +1,7 @@
 """Full pass over a >= 2 GiB media parquet: the media reader and the whole loader against a
 plain pyarrow read of the same rows and columns, and peak memory against the file size.
 
-    python benchmarks/data_full_pass.py [--gib 2.0] [--workers 0] [--dir DIR] [--keep]
+    python benchmarks/data_full_pass.py [--gib 2.0] [--workers 0] [--decode-threads 1] [--dir DIR] [--keep]
 
 Generates the data under a new directory in /tmp (or ``--dir``): a small synthetic dataset of
 10 s segments, its rows replicated under new segment ids and written row group by row group until
@@ -19,8 +19,9 @@ printed apart:
   the encoded audio (WAV/FLAC/OGG blobs and the files on disk), resampling what is not at
   44.1 kHz, parsing the MIDI; raw PCM at the target rate needs nothing but one copy into the batch;
 * the loader: ``SegmentDataset`` + ``make_loader`` (audio decode, MIDI parse, collate), with
-  ``--workers`` DataLoader processes, with glibc's default malloc and with the mmap threshold pinned
-  by :func:`chroma_framework.data.memory.fix_mmap_threshold` (as the CLI does).
+  ``--workers`` DataLoader processes and ``--decode-threads`` decode threads per process
+  (``data.decode_threads``), with glibc's default malloc and with the mmap threshold pinned
+  by :func:`chroma_framework.data.memory.fix_mmap_threshold` (as precompute and transcribe do).
 
 Peak RSS is the measuring process's own high-water mark (``VmHWM``; ``ru_maxrss`` would start at
 this driver's RSS, which a child inherits through fork and exec), and, with workers, the largest
@@ -162,7 +163,7 @@ def _largest_row_group_bytes(path: Path) -> int:
     return max(sizes)
 
 
-def _chroma_pass(directory: Path, workers: int, pinned: bool) -> dict:
+def _chroma_pass(directory: Path, workers: int, threads: int, pinned: bool) -> dict:
     import torch
 
     from chroma_framework.config.schema import ChromaConfig
@@ -172,13 +173,13 @@ def _chroma_pass(directory: Path, workers: int, pinned: bool) -> dict:
 
     cfg = ChromaConfig.model_validate(
         {
-            "data": {"root": str(directory)},
+            "data": {"root": str(directory), "decode_threads": threads},
             "preprocessing": {"audio": {"duration": 10.0, "sample_rate": 44100}},
         }
     )
     # One intra-op thread: per-segment tensors are small and the CPUs are shared.
     torch.set_num_threads(1)
-    if pinned:  # as chroma precompute / chroma data inspect do
+    if pinned:  # as chroma precompute / chroma transcribe do
         fix_mmap_threshold()
     start, cpu, faults = time.perf_counter(), _cpu(), _minor_faults()
     ds = SegmentDataset(cfg)
@@ -195,10 +196,11 @@ def _chroma_pass(directory: Path, workers: int, pinned: bool) -> dict:
     }
 
 
-def _measure(kind: str, directory: Path, workers: int) -> dict:
+def _measure(kind: str, directory: Path, workers: int, threads: int = 1) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, "--dir", str(directory), "--workers", str(workers)],
+        [sys.executable, __file__, "--measure", kind, "--dir", str(directory), "--workers", str(workers)]
+        + ["--decode-threads", str(threads)],
         check=True,
         capture_output=True,
         text=True,
@@ -226,6 +228,9 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="use (and keep) this directory instead of a new one under /tmp")
     parser.add_argument("--gib", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes of the loader pass")
+    parser.add_argument(
+        "--decode-threads", type=int, default=1, help="data.decode_threads of the loader passes (default: 1)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated directory")
     kinds = ["pyarrow", "reader", "floor", "chroma", "chroma-pinned"]
     parser.add_argument("--measure", choices=kinds, help=argparse.SUPPRESS)
@@ -238,7 +243,7 @@ def main() -> None:
         elif args.measure == "floor":
             result = _decode_floor(args.dir)
         else:
-            result = _chroma_pass(args.dir, args.workers, pinned=args.measure == "chroma-pinned")
+            result = _chroma_pass(args.dir, args.workers, args.decode_threads, pinned=args.measure == "chroma-pinned")
         # children (DataLoader workers) are counted separately; ru_maxrss is KiB on Linux.
         result["peak_rss_bytes"] = _own_peak_rss()
         result["peak_rss_children_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
@@ -266,13 +271,14 @@ def _run(args: argparse.Namespace, directory: Path) -> None:
     plain = _measure("pyarrow", directory, 0)
     reader = _measure("reader", directory, 0)
     floor = _measure("floor", directory, 0)
-    ours = _measure("chroma", directory, args.workers)
+    ours = _measure("chroma", directory, args.workers, args.decode_threads)
     # glibc's dynamic mmap threshold lets freed ~28 MB batch tensors fragment the heap;
     # the CLI pins it (chroma_framework.data.memory), returning them to the OS at once.
-    tuned = _measure("chroma-pinned", directory, args.workers)
+    tuned = _measure("chroma-pinned", directory, args.workers, args.decode_threads)
     print(
         f"media file: {size / 2**30:.2f} GiB, {ours['segments']} segments, {ROW_GROUP} per row group "
         f"(largest: {_largest_row_group_bytes(media) / 2**20:.0f} MiB of media columns), workers={args.workers}, "
+        f"decode threads={args.decode_threads}, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"present: {ours['present']}")

@@ -20,6 +20,7 @@ says which MIDI it holds (``"real"`` or ``"transcribed"``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +241,9 @@ class SegmentDataset(Dataset):
         """Load several items, reading each media row group once.
 
         Their waveforms are decoded straight into the rows of one ``[len(indices), num_samples]``
-        tensor, which :attr:`collate` then takes as the batch without copying.
+        tensor, which :attr:`collate` then takes as the batch without copying; with
+        ``data.decode_threads`` > 1 the items are decoded by that many threads (each writes its own row;
+        augmentation draws are seeded per item, so the result does not depend on the thread count).
         """
         indices = [int(i) for i in indices]
         ids = [self.segment_ids[i] for i in indices]
@@ -253,7 +256,12 @@ class SegmentDataset(Dataset):
         if rows is not None:
             for sid, row in zip(ids, rows):
                 media[sid] = {**media.get(sid, {}), AUDIO_ROW_KEY: row}
-        return SegmentItems([self._item(i, media.get(sid, {})) for i, sid in zip(indices, ids)], rows)
+        threads = min(self.config.data.decode_threads, len(indices))
+        if threads <= 1:
+            return SegmentItems([self._item(i, media.get(sid, {})) for i, sid in zip(indices, ids)], rows)
+        with ThreadPoolExecutor(threads, thread_name_prefix="chroma-decode") as pool:
+            items = list(pool.map(lambda i, sid: self._item(i, media.get(sid, {})), indices, ids))
+        return SegmentItems(items, rows)
 
     def _item(self, i: int, media: Mapping[str, Any]) -> dict[str, Any]:
         sid = self.segment_ids[i]

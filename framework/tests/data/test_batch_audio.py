@@ -184,6 +184,31 @@ def test_train_mode_items_equal_the_plain_preprocessor(data) -> None:
         assert item["audio"][1] == length and item["audio"][0].numpy().tobytes() == expected.numpy().tobytes()
 
 
+@pytest.mark.parametrize("train", [False, True])
+def test_decode_threads_give_the_same_batches(data, train: bool) -> None:
+    """``data.decode_threads: 3`` decodes a batch's items in threads: the same bytes, absences and MIDI."""
+    synth, _ = data
+
+    def batches(threads: int) -> list[dict]:
+        cfg = ChromaConfig.model_validate(
+            {
+                "data": {**synth.data_section().model_dump(), "decode_threads": threads},
+                "preprocessing": {"audio": {"duration": DURATION, "augmentations": {"noise": {"p": 0.5}}}},
+            }
+        )
+        ds = SegmentDataset(cfg, audio_sample_rate=TARGET, train=train)
+        return [ds.collate(ds.__getitems__(list(range(k, min(k + 16, len(ds)))))) for k in range(0, len(ds), 16)]
+
+    one, three = batches(1), batches(3)
+    assert len(one) == len(three) == 3
+    for a, b in zip(one, three, strict=True):
+        assert a["segment_id"] == b["segment_id"] and a["absent"] == b["absent"]
+        assert a["audio"].waveform.numpy().tobytes() == b["audio"].waveform.numpy().tobytes()
+        assert torch.equal(a["audio"].lengths, b["audio"].lengths)
+        assert torch.equal(a["midi"].events, b["midi"].events) and torch.equal(a["midi"].lengths, b["midi"].lengths)
+    assert any(r["audio"] is not None for batch in one for r in batch["absent"])  # faulty rows are in the batches
+
+
 def test_raw_pcm_view_is_read_only_and_shares_the_blob() -> None:
     blob = pa.py_buffer(_tone(100, TARGET).astype("<f4").tobytes())
     view, _ = decode_audio_blob(blob, TARGET, copy=False)
