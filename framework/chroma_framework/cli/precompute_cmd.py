@@ -90,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
     from chroma.plugins.errors import PluginError
     from chroma_framework.cli import CommandError
     from chroma_framework.config import ConfigError, load_and_validate
+    from chroma_framework.data.fingerprints import trainable_sections
     from chroma_framework.data.input_cache import build_input_caches
     from chroma_framework.data.labels import LabelError
     from chroma_framework.data.memory import fix_mmap_threshold
-    from chroma_framework.data.precompute import needs_embeddings, run_precompute, trainable_sections
+    from chroma_framework.data.precompute import needs_embeddings, run_precompute
     from chroma_framework.threads import apply_threads, resolve_threads
 
     fix_mmap_threshold()

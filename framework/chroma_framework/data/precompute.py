@@ -49,15 +49,7 @@ from chroma_framework.config.model import EncoderSection
 from chroma_framework.config.schema import ChromaConfig
 from chroma_framework.data.dataset import SegmentDataset
 from chroma_framework.data.embeddings import EmbeddingTable, atomic_write_table, read_embeddings
-from chroma_framework.data.fingerprints import (  # re-exported: precompute's public names before the split
-    COLUMN_ENCODER,
-    column_fingerprint,
-    encoder_fingerprint,
-    frozen_sections,
-    input_settings,
-    trainable_sections,
-    weights_digest,
-)
+from chroma_framework.data.fingerprints import column_fingerprint, encoder_fingerprint, frozen_sections
 from chroma_framework.data.paths import resolve
 from chroma_framework.data.precompute_chunks import BuildEncoder, ChunkResult, ChunkTask, build_encoders
 from chroma_framework.data.precompute_engines import Engine, PrecomputeJob
@@ -473,15 +465,8 @@ def report_from_embeddings(table: pa.Table, dataset: SegmentDataset) -> DataRepo
 
 
 __all__ = [
-    "COLUMN_ENCODER",
     "PrecomputeResult",
     "RegistryBuilder",
-    "column_fingerprint",
-    "encoder_fingerprint",
-    "frozen_sections",
-    "input_settings",
-    "trainable_sections",
-    "weights_digest",
     "read_absent_reasons",
     "read_identities",
     "read_input_digests",

@@ -195,7 +195,7 @@ def check_no_other_trainable(config: ChromaConfig, slots: Mapping[str, Sequence[
     Raises:
         ConfigError: another trainable encoder is configured, naming it.
     """
-    from chroma_framework.data.precompute import trainable_sections
+    from chroma_framework.data.fingerprints import trainable_sections
 
     others = [m for m in trainable_sections(config) if m not in slots]
     if others:

@@ -22,8 +22,8 @@ from chroma.contracts import Encoder, PreparedAugmentation
 from chroma.errors import ConfigError
 from chroma.modality import modality_index
 from chroma_framework.config.schema import ChromaConfig
+from chroma_framework.data.fingerprints import trainable_sections
 from chroma_framework.data.input_cache import InputCache, load_input_cache
-from chroma_framework.data.precompute import trainable_sections
 from chroma_framework.model_build import build_encoder
 from chroma_framework.training.data import PrecomputedSource, SplitTensors, load_precomputed
 

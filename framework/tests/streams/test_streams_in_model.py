@@ -15,7 +15,7 @@ import torch
 from chroma_framework.config import load_config
 from chroma_framework.config.stream_slots import stream_slots
 from chroma_framework.data.embeddings import read_embeddings, write_embeddings
-from chroma_framework.data.precompute import COLUMN_ENCODER
+from chroma_framework.data.fingerprints import COLUMN_ENCODER
 from chroma_framework.scoring.run import RunLoadError, ScoringError, load_run
 from chroma_framework.streams.model_inputs import NORMALISATION_FILE
 from chroma_framework.training.data import subset_mask

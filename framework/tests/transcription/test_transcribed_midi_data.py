@@ -14,8 +14,9 @@ import pytest
 from chroma.modality import modality_index
 from chroma_framework.data.dataset import SegmentDataset
 from chroma_framework.data.embeddings import read_embeddings
+from chroma_framework.data.fingerprints import input_settings
 from chroma_framework.data.inspect import format_inspect, inspect_data
-from chroma_framework.data.precompute import input_settings, run_precompute
+from chroma_framework.data.precompute import run_precompute
 from chroma_framework.data.splits import assign_splits
 from chroma_framework.data.transcribed_midi import read_rows
 from chroma_framework.evaluation.analysis import evaluate
